@@ -1,0 +1,31 @@
+"""Atomic file output: write to a temporary file beside the target, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from converter.errors import InputError
+
+__all__ = ["atomic_path"]
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory; rename it over the target on success."""
+    dest = Path(target)
+    if dest.is_dir():
+        raise InputError(f"{dest}: is a directory, expected an output file path")
+    if not dest.parent.is_dir():
+        raise InputError(f"{dest}: output directory {dest.parent} does not exist")
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

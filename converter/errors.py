@@ -1,0 +1,113 @@
+"""Exception hierarchy and source locations shared by every stage."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+__all__ = [
+    "ConversionError",
+    "ConversionWarning",
+    "InputError",
+    "InternalError",
+    "ModelLoadError",
+    "OptimizationError",
+    "ParityError",
+    "RuntimeSessionError",
+    "SourceLocation",
+    "TranslationError",
+    "UnsupportedOpsError",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceLocation:
+    """Where a TorchScript node came from: a file, a line and the line's text when known."""
+
+    file: str
+    line: int
+    text: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @classmethod
+    def from_source_range(cls, source_range: str) -> SourceLocation | None:
+        """Parse TorchScript's ``node.sourceRange()`` text; prefer the user's own frame."""
+        frames = [
+            (m.group(1), int(m.group(2)))
+            for m in re.finditer(r"^(\S.*?)\((\d+)\): \S+$", source_range, re.MULTILINE)
+        ]
+        user = [f for f in frames if not _is_library_file(f[0])]
+        if user:
+            return cls(user[0][0], user[0][1])
+        match = re.search(r'File "([^"]+)", line (\d+)\n(.*)', source_range)
+        if match:
+            return cls(match.group(1), int(match.group(2)), match.group(3).strip())
+        if frames:
+            return cls(frames[0][0], frames[0][1])
+        return None
+
+
+def _is_library_file(path: str) -> bool:
+    normalized = path.replace("\\", "/")
+    return "/site-packages/torch/" in normalized or "/dist-packages/torch/" in normalized
+
+
+class ConversionError(RuntimeError):
+    """Base of every error jit2onnx raises on purpose; the library never prints or exits."""
+
+
+class ModelLoadError(ConversionError):
+    """The model file is missing, unreadable, not a TorchScript archive or refused as unsafe."""
+
+
+class InputError(ConversionError):
+    """Example inputs or an input file do not fit the model (count, dtype, rank, format)."""
+
+
+class UnsupportedOpsError(ConversionError):
+    """The graph uses operators that have no handler; all of them are listed at once."""
+
+    def __init__(self, model: str, ops: dict[str, list[SourceLocation | None]], hint: str) -> None:
+        self.ops = ops
+        total = sum(len(v) for v in ops.values())
+        lines = [f"{model}: {total} node(s) of {len(ops)} unsupported operator kind(s)"]
+        for kind, locations in sorted(ops.items()):
+            where = ", ".join(sorted({str(loc) for loc in locations if loc is not None}))
+            lines.append(f"  {kind} x{len(locations)}" + (f" at {where}" if where else ""))
+        lines.append(f"  Hint: {hint}")
+        super().__init__("\n".join(lines))
+
+
+class TranslationError(ConversionError):
+    """A handler failed on one node; the message names the node and where it came from."""
+
+    def __init__(self, message: str, *, kind: str, location: SourceLocation | None) -> None:
+        self.kind = kind
+        self.location = location
+        super().__init__(message)
+
+
+class OptimizationError(ConversionError):
+    """An optimization pass failed; the message names the pass."""
+
+
+class RuntimeSessionError(ConversionError):
+    """ONNX Runtime could not create a session or run the model on the requested provider."""
+
+
+class ParityError(ConversionError):
+    """ONNX Runtime outputs differ from the TorchScript reference beyond tolerance."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        self.report = report
+        super().__init__(message)
+
+
+class InternalError(Exception):
+    """An invariant of jit2onnx itself broke: a bug to report."""
+
+
+class ConversionWarning(UserWarning):
+    """A non-fatal finding made during conversion."""

@@ -1,0 +1,82 @@
+"""Pre-scan of a model file before anything loads it: is it really a TorchScript archive."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import zipfile
+from pathlib import Path
+
+from converter.errors import ModelLoadError
+
+__all__ = ["ArchiveInfo", "scan_archive"]
+
+_HOW_TO = (
+    "make an archive with torch.jit.trace + torch.jit.save (Python) or jit_trace + jit_save (R)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveInfo:
+    """What the zip directory of a TorchScript archive says, read without loading it."""
+
+    path: Path
+    prefix: str
+    entries: int
+    code_files: tuple[str, ...]
+    uncompressed_bytes: int
+
+
+def scan_archive(path: str | os.PathLike[str]) -> ArchiveInfo:
+    """Check that ``path`` is a readable TorchScript zip archive; raise ModelLoadError if not."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelLoadError(f"{p}: no such file")
+    if p.is_dir():
+        raise ModelLoadError(f"{p}: is a directory, expected a TorchScript archive file")
+    try:
+        with p.open("rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise ModelLoadError(f"{p}: cannot read: {e.strerror}") from e
+    if not head:
+        raise ModelLoadError(f"{p}: empty file, expected a TorchScript archive")
+    if not head.startswith(b"PK"):
+        raise ModelLoadError(f"{p}: {_describe_non_zip(head, p)}, not a TorchScript archive")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ModelLoadError(f"{p}: truncated or corrupt zip file ({e})") from e
+    return _classify(p, infos)
+
+
+def _describe_non_zip(head: bytes, p: Path) -> str:
+    if head[:1] == b"\x80":
+        return (
+            "a legacy torch.save pickle (eager weights or a pickled module); " + _HOW_TO + " instead"
+        )
+    if p.suffix.lower() == ".onnx":
+        return "an ONNX model (give it to 'run' or 'verify')"
+    return "not a zip file"
+
+
+def _classify(p: Path, infos: list[zipfile.ZipInfo]) -> ArchiveInfo:
+    names = [i.filename for i in infos]
+    data_pkls = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+    if not data_pkls:
+        raise ModelLoadError(f"{p}: a zip file without data.pkl, not a TorchScript archive")
+    prefix = data_pkls[0][: -len("data.pkl")]
+    code = tuple(n for n in names if n.startswith(prefix + "code/") and not n.endswith("/"))
+    if not code and prefix + "constants.pkl" not in names:
+        raise ModelLoadError(
+            f"{p}: a torch.save checkpoint (eager weights or a pickled module), "
+            f"not a TorchScript archive; {_HOW_TO}"
+        )
+    return ArchiveInfo(
+        path=p,
+        prefix=prefix,
+        entries=len(infos),
+        code_files=code,
+        uncompressed_bytes=sum(i.file_size for i in infos),
+    )

@@ -1,0 +1,98 @@
+"""Load a TorchScript archive into one flat, frozen, eval-mode graph."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+
+import torch
+
+from converter._jit import quiet_jit
+from converter.errors import ModelLoadError
+from converter.frontend.archive import ArchiveInfo, scan_archive
+
+__all__ = ["TorchScriptModel", "load"]
+
+_MEANINGLESS_NAME = re.compile(r"^(\d+|argument_\d+|args?|input|self|x)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchScriptModel:
+    """A loaded archive: the eval-mode module (the reference) and its flat forward graph."""
+
+    path: Path
+    archive: ArchiveInfo
+    module: torch.jit.ScriptModule
+    graph: torch._C.Graph
+    input_names: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    def run(self, *inputs: torch.Tensor) -> object:
+        """Run the original (unfrozen) module in eval mode on CPU."""
+        with torch.no_grad(), quiet_jit():
+            return self.module(*inputs)
+
+
+def load(path: str | os.PathLike[str]) -> TorchScriptModel:
+    """Pre-scan and load an archive; freeze and inline its forward into one graph."""
+    info = scan_archive(path)
+    p = info.path
+    try:
+        with quiet_jit():
+            module = torch.jit.load(str(p), map_location="cpu")
+    except Exception as e:  # torch raises RuntimeError and others for unreadable archives
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelLoadError(f"{p}: torch.jit.load failed: {first}") from e
+    notes: list[str] = []
+    if _has_method(module, "evalforward") and _has_method(module, "trainforward"):
+        notes.append(
+            "R torch archive: exported the eval branch (evalforward); "
+            f"the archive was saved with training={module.training}"
+        )
+    if type(module).__name__ == "PlaceholderModule" or module.original_name == "PlaceholderModule":
+        notes.append("function archive: exported the function wrapped in PlaceholderModule")
+    module.eval()
+    graph = _flat_graph(p, module)
+    names = _input_names(graph)
+    return TorchScriptModel(p, info, module, graph, names, tuple(notes))
+
+
+def _has_method(module: torch.jit.ScriptModule, name: str) -> bool:
+    return bool(module._c._has_method(name))
+
+
+def _flat_graph(p: Path, module: torch.jit.ScriptModule) -> torch._C.Graph:
+    if not _has_method(module, "forward"):
+        raise ModelLoadError(f"{p}: the archive has no forward method to export")
+    try:
+        with quiet_jit():
+            frozen = torch.jit.freeze(module)
+        graph = frozen.graph.copy()
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelLoadError(f"{p}: cannot freeze the module for export: {first}") from e
+    torch._C._jit_pass_inline(graph)
+    torch._C._jit_pass_remove_mutation(graph)
+    torch._C._jit_pass_constant_propagation(graph)
+    torch._C._jit_pass_dce(graph)
+    return graph
+
+
+def _input_names(graph: torch._C.Graph) -> tuple[str, ...]:
+    values = [v for v in graph.inputs() if not _is_module(v)]
+    names: list[str] = []
+    for i, value in enumerate(values):
+        name = value.debugName().split(".")[0]
+        if len(values) == 1 and name in ("input", "x"):
+            names.append(name)
+        elif _MEANINGLESS_NAME.match(name) or not name.isidentifier() or name in names:
+            names.append(f"input_{i}")
+        else:
+            names.append(name)
+    return tuple(names)
+
+
+def _is_module(value: torch._C.Value) -> bool:
+    return isinstance(value.type(), torch._C.ClassType)

@@ -1,0 +1,84 @@
+"""Frozen option and specification dataclasses shared by the API and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_OPSET",
+    "MAX_OPSET",
+    "MIN_OPSET",
+    "ConvertOptions",
+    "InputSpec",
+    "Provider",
+    "Tolerance",
+    "VerifyOptions",
+]
+
+MIN_OPSET = 17
+MAX_OPSET = 23
+DEFAULT_OPSET = 18
+
+Provider = Literal["cpu", "cuda"]
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """One model input: its shape and numpy dtype name (used to build random inputs)."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if any(d < 0 for d in self.shape):
+            raise ValueError(f"negative dimension in shape {self.shape}")
+        np.dtype(self.dtype)  # raises TypeError for unknown names
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvertOptions:
+    """How to export: the opset and which input dims are symbolic."""
+
+    opset: int = DEFAULT_OPSET
+    dynamic_batch: bool = True
+    # Extra symbolic dims: input name or 0-based position -> dims.
+    dynamic_dims: Mapping[str | int, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not MIN_OPSET <= self.opset <= MAX_OPSET:
+            raise ValueError(f"opset {self.opset} is outside the supported {MIN_OPSET}-{MAX_OPSET}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    """Element-wise closeness: ``|actual - expected| <= atol + rtol * |expected|``."""
+
+    rtol: float
+    atol: float
+
+    @classmethod
+    def for_dtype(cls, dtype: np.dtype) -> Tolerance:
+        """Default tolerance for outputs of this dtype (exact for integers and booleans)."""
+        kind = np.dtype(dtype)
+        if kind == np.float16:
+            return cls(rtol=1e-2, atol=1e-3)
+        if kind == np.float64:
+            return cls(rtol=1e-7, atol=1e-7)
+        if np.issubdtype(kind, np.floating) or np.issubdtype(kind, np.complexfloating):
+            return cls(rtol=1e-4, atol=1e-4)
+        return cls(rtol=0.0, atol=0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyOptions:
+    """How to check parity: provider, tolerance override and how many generated inputs."""
+
+    provider: Provider = "cpu"
+    device_id: int = 0
+    tolerance: Tolerance | None = None
+    extra_inputs: int = 2
+    seed: int = 0

@@ -1,0 +1,1 @@
+"""Runtime: ONNX Runtime sessions, input files and generation, comparison and verification."""

@@ -1,0 +1,143 @@
+"""ONNX Runtime sessions on CPU or CUDA, created once and reused; IO binding for devices."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from converter.errors import RuntimeSessionError
+from converter.options import Provider
+
+__all__ = ["EXECUTION_PROVIDERS", "BoundRun", "Session", "resolve_providers"]
+
+EXECUTION_PROVIDERS: dict[str, str] = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+}
+
+ProviderList = list[tuple[str, dict[str, str]]]
+
+
+def resolve_providers(provider: str, device_id: int, available: Sequence[str]) -> ProviderList:
+    """Execution providers for ``provider``; an error lists what is available instead."""
+    key = provider.lower()
+    if key not in EXECUTION_PROVIDERS:
+        raise RuntimeSessionError(
+            f"unknown provider {provider!r}: choose one of {', '.join(EXECUTION_PROVIDERS)}"
+        )
+    name = EXECUTION_PROVIDERS[key]
+    if name not in available:
+        hint = " (install jit2onnx[gpu], which brings onnxruntime-gpu)" if key == "cuda" else ""
+        raise RuntimeSessionError(
+            f"provider {key!r} needs {name}, which this onnxruntime does not have; "
+            f"available: {', '.join(available)}{hint}"
+        )
+    if key == "cuda":
+        return [(name, {"device_id": str(device_id)}), ("CPUExecutionProvider", {})]
+    return [(name, {})]
+
+
+class Session:
+    """One ONNX Runtime inference session bound to a provider and device."""
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | bytes,
+        provider: Provider = "cpu",
+        device_id: int = 0,
+        *,
+        threads: int | None = None,
+        io_binding: bool | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.provider = provider
+        self.device_id = device_id
+        self.device = "cuda" if provider == "cuda" else "cpu"
+        self.io_binding = provider == "cuda" if io_binding is None else io_binding
+        label = "<in-memory model>" if isinstance(model, bytes) else str(model)
+        providers = resolve_providers(provider, device_id, ort.get_available_providers())
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        source = model if isinstance(model, bytes) else str(Path(model))
+        try:
+            self._session = ort.InferenceSession(source, options, providers=providers)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise RuntimeSessionError(f"{label}: ONNX Runtime cannot load the model: {first}") from e
+        active = self._session.get_providers()
+        if providers[0][0] not in active:
+            raise RuntimeSessionError(
+                f"{label}: ONNX Runtime did not enable {providers[0][0]} (active: "
+                f"{', '.join(active)}); check the CUDA and cuDNN libraries"
+            )
+        self.label = label
+        self.input_names = tuple(i.name for i in self._session.get_inputs())
+        self.output_names = tuple(o.name for o in self._session.get_outputs())
+        self.input_shapes = tuple(tuple(i.shape) for i in self._session.get_inputs())
+
+    def symbolic_dims(self) -> dict[int, tuple[int, ...]]:
+        """Input index -> the dims that are symbolic (named or unknown) in the model."""
+        dims = {}
+        for i, shape in enumerate(self.input_shapes):
+            named = tuple(d for d, size in enumerate(shape) if not isinstance(size, int))
+            if named:
+                dims[i] = named
+        return dims
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """Run once; with IO binding (the default on CUDA) through device buffers."""
+        if self.io_binding:
+            return self.bind(feeds).run()
+        try:
+            return list(self._session.run(None, dict(feeds)))
+        except Exception as e:
+            raise RuntimeSessionError(f"{self.label}: run failed: {_first_line(e)}") from e
+
+    def bind(self, feeds: Mapping[str, np.ndarray]) -> BoundRun:
+        """Copy inputs to the session's device once, for repeated runs without host copies."""
+        return BoundRun(self, feeds)
+
+
+class BoundRun:
+    """Inputs placed on the session's device; ``run()`` can be repeated without copying them."""
+
+    def __init__(self, session: Session, feeds: Mapping[str, np.ndarray]) -> None:
+        import onnxruntime as ort
+
+        self._session = session
+        self._binding = session._session.io_binding()
+        self._inputs = {}
+        for name, array in feeds.items():
+            value = ort.OrtValue.ortvalue_from_numpy(
+                np.ascontiguousarray(array), session.device, session.device_id
+            )
+            self._inputs[name] = value  # keep the device buffer alive
+            self._binding.bind_ortvalue_input(name, value)
+        for name in session.output_names:
+            self._binding.bind_output(name, session.device, session.device_id)
+
+    def run(self) -> list[np.ndarray]:
+        """Run on the bound device buffers and copy the outputs to the host."""
+        try:
+            self._binding.synchronize_inputs()
+            self._session._session.run_with_iobinding(self._binding)
+            self._binding.synchronize_outputs()
+            return list(self._binding.copy_outputs_to_cpu())
+        except Exception as e:
+            raise RuntimeSessionError(f"{self._session.label}: run failed: {_first_line(e)}") from e
+
+    def run_on_device(self) -> list[object]:
+        """Run and leave the outputs on the device (OrtValues), for timing loops."""
+        self._session._session.run_with_iobinding(self._binding)
+        return list(self._binding.get_outputs())
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -1,0 +1,134 @@
+"""Parity: run TorchScript and ONNX Runtime on the same feeds and compare every output."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from converter.errors import ParityError
+from converter.frontend.load import TorchScriptModel
+from converter.options import VerifyOptions
+from converter.runtime import inputs as gen
+from converter.runtime.compare import OutputDiff, compare
+from converter.runtime.session import Session
+
+__all__ = ["CaseReport", "VerifyReport", "flatten_outputs", "verify_session"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseReport:
+    """One feed: its input shapes and the comparison of every output (or why it could not run)."""
+
+    label: str
+    input_shapes: tuple[tuple[int, ...], ...]
+    outputs: tuple[OutputDiff, ...]
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if the case ran and every output matched."""
+        return self.error is None and all(o.ok for o in self.outputs)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return {
+            "label": self.label,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "ok": self.ok,
+            "error": self.error,
+            "outputs": [o.to_dict() for o in self.outputs],
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyReport:
+    """Parity of an ONNX model with its TorchScript original over several feeds."""
+
+    model: str
+    onnx_model: str
+    provider: str
+    cases: tuple[CaseReport, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True if every case passed."""
+        return bool(self.cases) and all(c.ok for c in self.cases)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (the schema of ``verify --json``)."""
+        return {
+            "model": self.model,
+            "onnx_model": self.onnx_model,
+            "provider": self.provider,
+            "ok": self.ok,
+            "notes": list(self.notes),
+            "cases": [c.to_dict() for c in self.cases],
+        }
+
+    def raise_for_failure(self) -> None:
+        """Raise ParityError if any case failed."""
+        if not self.ok:
+            failed = [c.label for c in self.cases if not c.ok]
+            raise ParityError(f"{self.onnx_model}: parity failed for {', '.join(failed)}", self)
+
+
+def flatten_outputs(result: object) -> list[np.ndarray]:
+    """TorchScript outputs (tensors, numbers, nested tuples/lists/dicts) as numpy arrays."""
+    if isinstance(result, torch.Tensor):
+        return [result.detach().cpu().numpy()]
+    if isinstance(result, tuple | list):
+        return [a for item in result for a in flatten_outputs(item)]
+    if isinstance(result, dict):
+        return [a for item in result.values() for a in flatten_outputs(item)]
+    if isinstance(result, bool | int | float):
+        return [np.asarray(result)]
+    raise TypeError(f"cannot compare an output of type {type(result).__name__}")
+
+
+def verify_session(
+    ts: TorchScriptModel,
+    session: Session,
+    examples: Sequence[np.ndarray],
+    options: VerifyOptions,
+    notes: Sequence[str] = (),
+) -> VerifyReport:
+    """Compare TorchScript and the session on the examples plus generated feeds."""
+    cases = [_case(ts, session, "example inputs", examples, options)]
+    dynamic = session.symbolic_dims()
+    for k in range(options.extra_inputs):
+        seed = options.seed + k + 1
+        if k % 2 == 1 and dynamic:
+            sizes = ", ".join(f"{session.input_names[i]}:{list(d)}" for i, d in dynamic.items())
+            feeds = gen.resized(examples, dynamic, seed)
+            cases.append(_case(ts, session, f"resized dims {sizes}", feeds, options))
+        else:
+            cases.append(_case(ts, session, f"random values (seed {seed})", gen.revalued(examples, seed), options))
+    return VerifyReport(str(ts.path), session.label, session.provider, tuple(cases), tuple(notes))
+
+
+def _case(
+    ts: TorchScriptModel,
+    session: Session,
+    label: str,
+    feeds: Sequence[np.ndarray],
+    options: VerifyOptions,
+) -> CaseReport:
+    shapes = tuple(tuple(a.shape) for a in feeds)
+    try:
+        expected = flatten_outputs(ts.run(*[torch.from_numpy(np.array(a)) for a in feeds]))
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return CaseReport(label, shapes, (), f"TorchScript fails on these inputs: {first}")
+    actual = session.run(dict(zip(session.input_names, feeds, strict=True)))
+    if len(actual) != len(expected):
+        error = f"ONNX gives {len(actual)} outputs, TorchScript {len(expected)}"
+        return CaseReport(label, shapes, (), error)
+    diffs = tuple(
+        compare(name, e, a, options.tolerance)
+        for name, e, a in zip(session.output_names, expected, actual, strict=True)
+    )
+    return CaseReport(label, shapes, diffs)

@@ -1,0 +1,1 @@
+"""Translation of TorchScript graphs to ONNX through a registry of per-op handlers."""

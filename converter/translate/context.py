@@ -1,0 +1,331 @@
+"""TranslationContext: maps TorchScript values to ONNX values and emits ONNX nodes."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import Union
+
+import numpy as np
+import onnx
+import onnx.defs
+import onnx.shape_inference
+import onnx_ir as ir
+import torch
+
+from converter.frontend.ts_ir import TSNode
+from converter.translate import dtypes
+
+__all__ = ["BakedDim", "Entry", "TranslationContext", "Unsupported"]
+
+# What a TorchScript value translates to: an ONNX value, a Python constant, or a list/tuple.
+Entry = Union[ir.Value, None, bool, int, float, str, torch.Tensor, list, tuple, object]
+
+_FOLD_LIMIT = 64  # constant inputs up to this many elements are given to shape inference
+
+
+class Unsupported(ValueError):
+    """Raised by a handler for a node it cannot translate exactly (a refusal, not a bug)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BakedDim:
+    """A constant size in the graph equal to the traced size of a symbolic input dim."""
+
+    dim: str
+    size: int
+    node: str
+    location: str
+
+
+class TranslationContext:
+    """State of one translation: value map, emitted nodes, initializers and the opset."""
+
+    def __init__(self, opset: int, symbolic_sizes: dict[str, int] | None = None) -> None:
+        self.opset = opset
+        self.symbolic_sizes = dict(symbolic_sizes or {})
+        self.nodes: list[ir.Node] = []
+        self.initializers: dict[str, ir.Value] = {}
+        self.baked: list[BakedDim] = []
+        self.node: TSNode | None = None
+        self._entries: dict[int, Entry] = {}
+        self._const_cache: dict[tuple[object, ...], ir.Value] = {}
+        self._ids = itertools.count()
+
+    # ---- value map -------------------------------------------------------------------------
+    def bind(self, ts_value: torch._C.Value, entry: Entry) -> None:
+        """Record what a TorchScript value translated to."""
+        self._entries[ts_value.unique()] = entry
+
+    def entry(self, ts_value: torch._C.Value) -> Entry:
+        """What a TorchScript value translated to (constants are read on first use)."""
+        key = ts_value.unique()
+        if key not in self._entries:
+            node = ts_value.node()
+            if node.kind() != "prim::Constant":
+                raise KeyError(f"value %{ts_value.debugName()} used before it was defined")
+            self._entries[key] = self._constant_entry(ts_value)
+        return self._entries[key]
+
+    def _constant_entry(self, ts_value: torch._C.Value) -> Entry:
+        value = ts_value.toIValue()
+        if isinstance(value, torch.Tensor):
+            return self.initializer(ts_value.debugName(), value)
+        return value
+
+    @contextlib.contextmanager
+    def at(self, node: TSNode) -> Iterator[None]:
+        """Attribute emitted ONNX nodes to this TorchScript node."""
+        previous, self.node = self.node, node
+        try:
+            yield
+        finally:
+            self.node = previous
+
+    # ---- constants -------------------------------------------------------------------------
+    def is_const(self, ts_value: torch._C.Value) -> bool:
+        """True if the value is known at translation time."""
+        try:
+            self.const(ts_value)
+        except Unsupported:
+            return False
+        return True
+
+    def const(self, ts_value: torch._C.Value) -> object:
+        """The Python value of a constant argument; Unsupported if it is computed at run time."""
+        return self._entry_const(self.entry(ts_value), ts_value.debugName())
+
+    def _entry_const(self, entry: Entry, name: str) -> object:
+        if isinstance(entry, ir.Value):
+            if entry.const_value is None:
+                raise Unsupported(f"argument %{name} must be a constant, but is computed")
+            array = entry.const_value.numpy()
+            return array.item() if array.ndim == 0 else array.tolist()
+        if isinstance(entry, list | tuple):
+            return type(entry)(self._entry_const(e, name) for e in entry)
+        if isinstance(entry, torch.Tensor):
+            return entry.item() if entry.dim() == 0 else entry.tolist()
+        return entry
+
+    def const_int(self, ts_value: torch._C.Value) -> int:
+        """A constant integer argument."""
+        return int(self.const(ts_value))  # type: ignore[call-overload]
+
+    def const_ints(self, ts_value: torch._C.Value) -> list[int]:
+        """A constant int-list argument (a single int becomes a one-element list)."""
+        value = self.const(ts_value)
+        return [int(v) for v in value] if isinstance(value, list | tuple) else [int(value)]  # type: ignore[call-overload]
+
+    def is_none(self, ts_value: torch._C.Value) -> bool:
+        """True if the argument is None."""
+        return self.entry(ts_value) is None
+
+    def constant(self, value: object, dtype: ir.DataType | None = None) -> ir.Value:
+        """An ONNX constant for a Python number, list or numpy array (cached per graph)."""
+        array = np.asarray(value)
+        if dtype is None:
+            dtype = _default_dtype(array)
+        array = array.astype(dtypes.to_numpy(dtype))
+        key = (dtype, array.shape, array.tobytes())
+        if key not in self._const_cache:
+            tensor = ir.tensor(array, dtype=dtype)
+            out = self.op("Constant", value=tensor)
+            out.const_value = tensor
+            self._const_cache[key] = out
+        return self._const_cache[key]
+
+    def initializer(self, name: str, value: torch.Tensor) -> ir.Value:
+        """A graph initializer holding a weight tensor."""
+        name = self._unique_name(name.replace(".", "_") or "weight")
+        array = value.detach().cpu().contiguous()
+        dtype = dtypes.from_torch(array.dtype)
+        np_array = (
+            array.view(torch.int16).numpy().view(dtypes.to_numpy(dtype))
+            if array.dtype == torch.bfloat16
+            else array.numpy()
+        )
+        tensor = ir.tensor(np_array, dtype=dtype, name=name)
+        out = ir.Value(name=name, shape=ir.Shape(np_array.shape), type=ir.TensorType(dtype))
+        out.const_value = tensor
+        self.initializers[name] = out
+        return out
+
+    # ---- tensors ---------------------------------------------------------------------------
+    def tensor(self, ts_value: torch._C.Value, dtype: ir.DataType | None = None) -> ir.Value:
+        """The value as an ONNX tensor, cast to ``dtype`` if given."""
+        value = self.as_tensor(self.entry(ts_value), ts_value.debugName())
+        return value if dtype is None else self.cast(value, dtype)
+
+    def as_tensor(self, entry: Entry, name: str = "value") -> ir.Value:
+        """Materialize an entry (Python number, list, tensor) as an ONNX tensor."""
+        if isinstance(entry, ir.Value):
+            return entry
+        if isinstance(entry, torch.Tensor):
+            return self.initializer(name, entry)
+        if isinstance(entry, list | tuple):
+            if all(not isinstance(e, ir.Value) for e in entry):
+                return self.constant(list(entry))
+            parts = [self.op("Reshape", self.as_tensor(e), self.constant([1])) for e in entry]
+            return self.op("Concat", *[self.cast(p, ir.DataType.INT64) for p in parts], axis=0)
+        if isinstance(entry, bool | int | float):
+            return self.constant(entry)
+        raise Unsupported(f"%{name} ({type(entry).__name__}) cannot be used as a tensor")
+
+    def size_list(self, ts_value: torch._C.Value) -> list[int] | ir.Value:
+        """An int-list argument (a shape): a Python list if constant, else a 1-D INT64 tensor."""
+        if self.is_const(ts_value):
+            return self.const_ints(ts_value)
+        return self.cast(self.tensor(ts_value), ir.DataType.INT64)
+
+    def cast(self, value: ir.Value, dtype: ir.DataType) -> ir.Value:
+        """Cast unless the value already has that type (constants are cast at build time)."""
+        if value.dtype == dtype:
+            return value
+        if value.const_value is not None and value.const_value.size <= _FOLD_LIMIT:
+            return self.constant(value.const_value.numpy(), dtype)
+        return self.op("Cast", value, to=dtype)
+
+    def dtype(self, value: ir.Value) -> ir.DataType:
+        """The element type of an ONNX value (known for everything the handlers build)."""
+        if value.dtype is None:
+            raise Unsupported(f"element type of {value.name} is unknown")
+        return value.dtype
+
+    def rank(self, value: ir.Value) -> int:
+        """The rank of an ONNX value; Unsupported if shape inference could not tell."""
+        if value.shape is None:
+            raise Unsupported(f"rank of {value.name} is unknown")
+        return len(value.shape)
+
+    def static_dim(self, value: ir.Value, dim: int) -> int | None:
+        """The size of ``dim`` if it is a known integer."""
+        if value.shape is None:
+            return None
+        size = value.shape[dim]
+        return size if isinstance(size, int) else None
+
+    def kind_of(self, ts_value: torch._C.Value) -> str:
+        """Promotion category of an operand: "tensor", "zerodim" or "scalar"."""
+        if not isinstance(ts_value.type(), torch._C.TensorType):
+            return "scalar"
+        entry = self.entry(ts_value)
+        if isinstance(entry, ir.Value) and entry.shape is not None and len(entry.shape) == 0:
+            return "zerodim"
+        return "tensor"
+
+    def promote(self, *ts_values: torch._C.Value) -> ir.DataType:
+        """PyTorch's result dtype for these operands."""
+        operands = []
+        for v in ts_values:
+            kind = self.kind_of(v)
+            entry = self.entry(v)
+            if isinstance(entry, ir.Value):
+                operands.append((self.dtype(entry), kind))
+            else:
+                operands.append((_default_dtype(np.asarray(entry)), kind))
+        return dtypes.result_type(operands)
+
+    def operands(
+        self, *ts_values: torch._C.Value, dtype: ir.DataType | None = None
+    ) -> tuple[list[ir.Value], ir.DataType]:
+        """Materialize operands cast to their promoted (or the given) dtype."""
+        target = dtype or self.promote(*ts_values)
+        return [self.tensor(v, target) for v in ts_values], target
+
+    # ---- emission --------------------------------------------------------------------------
+    def op(self, op_type: str, *inputs: ir.Value | None, **attrs: object) -> ir.Value:
+        """Emit one single-output ONNX node and return its output."""
+        return self.op_multi(op_type, *inputs, num_outputs=1, **attrs)[0]
+
+    def op_multi(
+        self, op_type: str, *inputs: ir.Value | None, num_outputs: int, **attrs: object
+    ) -> tuple[ir.Value, ...]:
+        """Emit one ONNX node with several outputs."""
+        attributes = ir.convenience.convert_attributes(
+            {k: v for k, v in attrs.items() if v is not None}  # type: ignore[misc]
+        )
+        meta = self._provenance()
+        ident = next(self._ids)
+        node = ir.Node(
+            "",
+            op_type,
+            inputs,
+            attributes,
+            num_outputs=num_outputs,
+            name=f"{op_type}_{ident}",
+            metadata_props=meta,
+        )
+        for i, out in enumerate(node.outputs):
+            out.name = f"{op_type.lower()}_{ident}" + (f"_{i}" if num_outputs > 1 else "")
+        self.nodes.append(node)
+        self._infer(node)
+        return tuple(node.outputs)
+
+    def _provenance(self) -> dict[str, str]:
+        if self.node is None:
+            return {}
+        meta = {"jit2onnx.node": self.node.qualified_kind}
+        if self.node.location is not None:
+            meta["jit2onnx.source"] = str(self.node.location)
+        if self.node.scope:
+            meta["jit2onnx.scope"] = self.node.scope
+        return meta
+
+    def _infer(self, node: ir.Node) -> None:
+        if node.op_type == "Constant":
+            tensor = node.attributes["value"].as_tensor()
+            node.outputs[0].type = ir.TensorType(tensor.dtype)
+            node.outputs[0].shape = ir.Shape(tensor.shape)
+            return
+        inputs = [v for v in node.inputs if v is not None]
+        if any(v.type is None for v in inputs):
+            return
+        types = {}
+        for v in inputs:
+            proto = ir.serde.serialize_type(v.type)  # type: ignore[arg-type]
+            if v.shape is not None:
+                ir.serde.serialize_shape_into(proto, v.shape)
+            types[v.name] = proto
+        data = {
+            v.name: ir.serde.serialize_tensor(v.const_value)
+            for v in inputs
+            if v.const_value is not None and v.const_value.size <= _FOLD_LIMIT
+        }
+        schema = onnx.defs.get_schema(node.op_type, self.opset, node.domain)
+        try:
+            inferred = onnx.shape_inference.infer_node_outputs(
+                schema, ir.serde.serialize_node(node), types, data  # type: ignore[arg-type]
+            )
+        except onnx.shape_inference.InferenceError as e:
+            raise Unsupported(f"ONNX {node.op_type} rejects its inputs: {e}") from e
+        for out in node.outputs:
+            if out.name in inferred:
+                out.type = ir.serde.deserialize_type_proto_for_type(inferred[out.name])
+                out.shape = ir.serde.deserialize_type_proto_for_shape(inferred[out.name])
+
+    def note_baked_sizes(self, sizes: Sequence[int]) -> None:
+        """Record constants in a size argument that equal a symbolic dim's traced size."""
+        where = str(self.node.location) if self.node and self.node.location else "unknown"
+        what = self.node.render() if self.node else ""
+        for size in sizes:
+            for dim, traced in self.symbolic_sizes.items():
+                if size == traced and size > 1:
+                    self.baked.append(BakedDim(dim, size, what, where))
+
+    def _unique_name(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.initializers:
+            name, n = f"{base}_{n}", n + 1
+        return name
+
+
+def _default_dtype(array: np.ndarray) -> ir.DataType:
+    if array.dtype == np.bool_:
+        return ir.DataType.BOOL
+    if np.issubdtype(array.dtype, np.integer):
+        return ir.DataType.INT64
+    if np.issubdtype(array.dtype, np.floating) and array.dtype != np.float64:
+        return dtypes.from_numpy(array.dtype)
+    return ir.DataType.FLOAT

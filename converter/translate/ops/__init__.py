@@ -1,0 +1,18 @@
+"""Built-in handlers, one module per op family; ``FAMILIES`` lists them in lookup order."""
+
+from __future__ import annotations
+
+from converter.translate.ops import activation, elementwise, linear, prim
+from converter.translate.registry import OpRegistry
+
+__all__ = ["FAMILIES", "default_registry"]
+
+FAMILIES = (prim, elementwise, activation, linear)
+
+
+def default_registry() -> OpRegistry:
+    """A fresh registry holding every built-in handler."""
+    registry = OpRegistry()
+    for module in FAMILIES:
+        registry.add_module(module)
+    return registry

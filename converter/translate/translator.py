@@ -1,0 +1,152 @@
+"""Walk a flat TorchScript graph: pre-scan for unsupported ops, dispatch, wrap failures."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Sequence
+
+import onnx_ir as ir
+import torch
+
+from converter.errors import InternalError, SourceLocation, TranslationError, UnsupportedOpsError
+from converter.frontend.load import TorchScriptModel
+from converter.frontend.ts_ir import TSNode, walk
+from converter.translate.context import BakedDim, Entry, TranslationContext, Unsupported
+from converter.translate.registry import OpRegistry
+
+__all__ = ["GraphInput", "Translation", "op_histogram", "prescan", "translate"]
+
+_IR_VERSION = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11}
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphInput:
+    """One ONNX graph input: name, dtype and dims (an int or a symbolic name each)."""
+
+    name: str
+    dtype: ir.DataType
+    dims: tuple[int | str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Translation:
+    """The translated model plus the constant sizes that pin symbolic dims."""
+
+    model: ir.Model
+    baked: tuple[BakedDim, ...]
+
+
+def op_histogram(graph: torch._C.Graph) -> dict[str, int]:
+    """Count nodes by qualified kind, sub-blocks included (constants left out)."""
+    counts = collections.Counter(
+        n.qualified_kind for n in walk(graph) if n.kind != "prim::Constant"
+    )
+    return dict(sorted(counts.items()))
+
+
+def prescan(model: TorchScriptModel, registry: OpRegistry, opset: int) -> None:
+    """Raise one UnsupportedOpsError naming every node kind that has no handler at ``opset``."""
+    missing: dict[str, list[SourceLocation | None]] = collections.defaultdict(list)
+    newer: dict[str, int] = {}
+    for node in walk(model.graph):
+        if registry.lookup(node.kind, node.overload, opset) is None:
+            missing[node.qualified_kind].append(node.location)
+            needed = registry.min_opset(node.kind, node.overload)
+            if needed is not None:
+                newer[node.qualified_kind] = needed
+    if not missing:
+        return
+    if newer:
+        hint = "; ".join(f"{k} needs --opset {v}" for k, v in sorted(newer.items()))
+    else:
+        hint = "these operators have no ONNX translation yet; please report them"
+    raise UnsupportedOpsError(str(model.path), dict(missing), hint)
+
+
+def translate(
+    model: TorchScriptModel,
+    inputs: Sequence[GraphInput],
+    registry: OpRegistry,
+    opset: int,
+    symbolic_sizes: dict[str, int],
+) -> Translation:
+    """Translate the flat forward graph of ``model`` to an ONNX model."""
+    prescan(model, registry, opset)
+    ctx = TranslationContext(opset, symbolic_sizes)
+    graph_inputs = []
+    ts_inputs = [v for v in model.graph.inputs() if not isinstance(v.type(), torch._C.ClassType)]
+    for ts_value, spec in zip(ts_inputs, inputs, strict=True):
+        value = ir.Value(name=spec.name, shape=ir.Shape(spec.dims), type=ir.TensorType(spec.dtype))
+        ctx.bind(ts_value, value)
+        graph_inputs.append(value)
+    for raw in model.graph.nodes():
+        translate_node(ctx, TSNode(raw), registry, str(model.path))
+    outputs = _graph_outputs(ctx, list(model.graph.outputs()))
+    graph = ir.Graph(
+        graph_inputs,
+        outputs,
+        nodes=ctx.nodes,
+        initializers=list(ctx.initializers.values()),
+        opset_imports={"": opset},
+        name=model.path.stem or "model",
+    )
+    onnx_model = ir.Model(graph, ir_version=_IR_VERSION[opset], producer_name="jit2onnx")
+    return Translation(onnx_model, tuple(ctx.baked))
+
+
+def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, path: str) -> None:
+    """Dispatch one node to its handler and bind its outputs; failures name the node."""
+    spec = registry.lookup(node.kind, node.overload, ctx.opset)
+    if spec is None:
+        raise InternalError(f"no handler for {node.qualified_kind} after the pre-scan passed")
+    try:
+        with ctx.at(node):
+            result = spec.fn(ctx, node)
+    except TranslationError:
+        raise
+    except Unsupported as e:
+        raise TranslationError(
+            _node_message(path, node, str(e)), kind=node.qualified_kind, location=node.location
+        ) from e
+    except Exception as e:
+        raise InternalError(_node_message(path, node, f"{type(e).__name__}: {e}")) from e
+    results: tuple[Entry, ...] = result if len(node.outputs) != 1 else (result,)  # type: ignore[assignment]
+    if len(results) != len(node.outputs):
+        raise InternalError(
+            f"handler {spec.fn.__name__} gave {len(results)} results for {len(node.outputs)} outputs"
+        )
+    for ts_value, entry in zip(node.outputs, results, strict=True):
+        ctx.bind(ts_value, entry)
+
+
+def _node_message(path: str, node: TSNode, problem: str) -> str:
+    where = f" at {node.location}" if node.location else ""
+    lines = [f"{path}: cannot translate {node.qualified_kind}{where}: {problem}"]
+    lines.append(f"  node: {node.render()}")
+    if node.scope:
+        lines.append(f"  scope: {node.scope}")
+    return "\n".join(lines)
+
+
+def _graph_outputs(ctx: TranslationContext, ts_outputs: list[torch._C.Value]) -> list[ir.Value]:
+    flat: list[Entry] = []
+    for ts_value in ts_outputs:
+        _flatten(ctx.entry(ts_value), flat)
+    outputs: list[ir.Value] = []
+    for i, entry in enumerate(flat):
+        value = ctx.as_tensor(entry)
+        if value.producer() is None or value in outputs or value.const_value is not None:
+            value = ctx.op("Identity", value)
+        value.name = "output" if len(flat) == 1 else f"output_{i}"
+        outputs.append(value)
+    return outputs
+
+
+def _flatten(entry: Entry, out: list[Entry]) -> None:
+    if isinstance(entry, list | tuple):
+        for e in entry:
+            _flatten(e, out)
+    else:
+        out.append(entry)
+

@@ -1,0 +1,78 @@
+"""Parity harness: script or trace a module, save, load, convert, run in ONNX Runtime, compare."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import onnx
+import torch
+
+from converter import ConvertOptions, ConvertResult, Tolerance, VerifyOptions, convert, verify
+from converter._jit import quiet_jit
+from converter.runtime.verify import VerifyReport
+
+__all__ = ["OpCase", "assert_parity", "onnx_op_types", "save_archive"]
+
+
+@dataclasses.dataclass(frozen=True)
+class OpCase:
+    """One table-driven parity case: a module factory, example inputs and expectations."""
+
+    id: str
+    make: Callable[[], torch.nn.Module]
+    inputs: Callable[[], tuple[torch.Tensor, ...]]
+    mode: Literal["trace", "script"] = "trace"
+    expect_ops: frozenset[str] | None = None  # exact set of ONNX op types in the output
+    tolerance: Tolerance | None = None
+    opset: int = 18
+    dynamic_batch: bool = True
+    dynamic_dims: Mapping[str | int, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+
+
+def save_archive(
+    module: torch.nn.Module,
+    inputs: Sequence[torch.Tensor],
+    path: Path,
+    mode: Literal["trace", "script"] = "trace",
+) -> Path:
+    """Trace or script ``module`` and write it with torch.jit.save."""
+    with quiet_jit(), torch.no_grad():
+        if mode == "trace":
+            scripted = torch.jit.trace(module, tuple(inputs))
+        else:
+            scripted = torch.jit.script(module)
+        torch.jit.save(scripted, str(path))
+    return path
+
+
+def onnx_op_types(path: Path) -> set[str]:
+    """The op types of an ONNX file's main graph, Constant nodes left out."""
+    return {n.op_type for n in onnx.load(str(path)).graph.node} - {"Constant"}
+
+
+def assert_parity(case: OpCase, tmp_path: Path, provider: str = "cpu") -> tuple[ConvertResult, VerifyReport]:
+    """Round-trip ``case`` through an archive and ONNX Runtime; fail with the report if not equal."""
+    torch.manual_seed(0)
+    module = case.make().eval()
+    inputs = case.inputs()
+    archive = save_archive(module, inputs, tmp_path / f"{case.id}.pt", case.mode)
+    out = tmp_path / f"{case.id}.onnx"
+    options = ConvertOptions(
+        opset=case.opset, dynamic_batch=case.dynamic_batch, dynamic_dims=dict(case.dynamic_dims)
+    )
+    result = convert(archive, out, inputs, options=options)
+    report = verify(
+        archive,
+        out,
+        inputs,
+        options=VerifyOptions(provider=provider, tolerance=case.tolerance),  # type: ignore[arg-type]
+    )
+    assert report.ok, json.dumps(report.to_dict(), indent=1)
+    if case.expect_ops is not None:
+        found = onnx_op_types(out)
+        assert found == set(case.expect_ops), f"ONNX ops {sorted(found)}"
+    return result, report
