@@ -4,8 +4,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from converter.api import ConvertResult, InspectReport, convert, inspect, run, verify  # noqa: E402
-from converter.errors import (  # noqa: E402
+from converter.api import (
+    ConvertResult,
+    InspectReport,
+    convert,
+    inspect,
+    run,
+    save_outputs,
+    summarize_outputs,
+    verify,
+)
+from converter.errors import (
     ConversionError,
     ConversionWarning,
     InputError,
@@ -17,11 +26,11 @@ from converter.errors import (  # noqa: E402
     TranslationError,
     UnsupportedOpsError,
 )
-from converter.frontend.load import TorchScriptModel, load  # noqa: E402
-from converter.options import ConvertOptions, InputSpec, Tolerance, VerifyOptions  # noqa: E402
-from converter.runtime.verify import VerifyReport  # noqa: E402
-from converter.translate.ops import default_registry  # noqa: E402
-from converter.translate.registry import OpRegistry  # noqa: E402
+from converter.frontend.load import TorchScriptModel, load
+from converter.options import ConvertOptions, InputSpec, Tolerance, VerifyOptions
+from converter.runtime.verify import VerifyReport
+from converter.translate.ops import default_registry
+from converter.translate.registry import OpRegistry
 
 __all__ = [
     "ConversionError",
@@ -49,5 +58,7 @@ __all__ = [
     "inspect",
     "load",
     "run",
+    "save_outputs",
+    "summarize_outputs",
     "verify",
 ]

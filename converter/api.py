@@ -20,7 +20,7 @@ from converter.errors import InputError, InternalError, SourceLocation
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.ts_ir import walk
 from converter.options import ConvertOptions, InputSpec, Provider, VerifyOptions
-from converter.runtime.inputs import random_inputs
+from converter.runtime.inputs import load_inputs, random_inputs
 from converter.runtime.session import Session
 from converter.runtime.verify import VerifyReport, verify_session
 from converter.translate import dtypes
@@ -28,10 +28,22 @@ from converter.translate.ops import default_registry
 from converter.translate.registry import OpRegistry
 from converter.translate.translator import GraphInput, op_histogram, translate
 
-__all__ = ["ConvertResult", "InspectReport", "convert", "inspect", "run", "verify"]
+__all__ = [
+    "ConvertResult",
+    "InspectReport",
+    "convert",
+    "example_arrays",
+    "inspect",
+    "run",
+    "save_outputs",
+    "summarize_outputs",
+    "verify",
+]
 
 ArrayLike = np.ndarray | torch.Tensor
 PathLike = str | os.PathLike[str]
+# Example inputs: arrays or tensors in forward order, or a .npz/.npy file.
+Examples = Sequence[ArrayLike] | PathLike
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +102,7 @@ class InspectReport:
 def convert(
     model: PathLike,
     output: PathLike,
-    example_inputs: Sequence[ArrayLike] | None = None,
+    example_inputs: Examples | None = None,
     *,
     input_specs: Sequence[InputSpec] | None = None,
     options: ConvertOptions | None = None,
@@ -140,7 +152,7 @@ def convert(
 def verify(
     model: PathLike,
     onnx_model: PathLike,
-    example_inputs: Sequence[ArrayLike] | None = None,
+    example_inputs: Examples | None = None,
     *,
     input_specs: Sequence[InputSpec] | None = None,
     options: VerifyOptions | None = None,
@@ -160,13 +172,15 @@ def verify(
 
 def run(
     onnx_model: PathLike,
-    inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+    inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray] | PathLike,
     *,
     provider: Provider = "cpu",
     device_id: int = 0,
 ) -> dict[str, np.ndarray]:
     """Run an ONNX model in ONNX Runtime; returns outputs by name."""
     session = Session(onnx_model, provider, device_id)
+    if isinstance(inputs, str | os.PathLike):
+        inputs = load_inputs(inputs, session.input_names)
     if isinstance(inputs, Mapping):
         feeds = dict(inputs)
     else:
@@ -193,11 +207,13 @@ def inspect(model: PathLike, *, opset: int | None = None) -> InspectReport:
 
 def example_arrays(
     ts: TorchScriptModel,
-    example_inputs: Sequence[ArrayLike] | None,
+    example_inputs: Examples | None,
     input_specs: Sequence[InputSpec] | None,
 ) -> list[np.ndarray]:
     """The example inputs as numpy arrays, checked against the model's input count."""
-    if example_inputs is not None:
+    if isinstance(example_inputs, str | os.PathLike):
+        arrays = load_inputs(example_inputs, ts.input_names)
+    elif example_inputs is not None:
         arrays = [
             x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
             for x in example_inputs
@@ -223,7 +239,9 @@ def _check_reference(ts: TorchScriptModel, arrays: Sequence[np.ndarray]) -> None
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         shapes = ", ".join(f"{a.dtype}{list(a.shape)}" for a in arrays)
-        raise InputError(f"{ts.path}: the module rejects the example inputs ({shapes}): {first}") from e
+        raise InputError(
+            f"{ts.path}: the module rejects the example inputs ({shapes}): {first}"
+        ) from e
 
 
 def _graph_inputs(
@@ -243,7 +261,9 @@ def _graph_inputs(
         try:
             dtype = dtypes.from_numpy(array.dtype)
         except Exception as e:
-            raise InputError(f"{ts.path}: input {name!r} has unsupported dtype {array.dtype}") from e
+            raise InputError(
+                f"{ts.path}: input {name!r} has unsupported dtype {array.dtype}"
+            ) from e
         result.append(GraphInput(name, dtype, tuple(dims)))
     return result, sizes
 
@@ -255,7 +275,9 @@ def _wanted_dynamic(
     for key, dims in opts.dynamic_dims.items():
         index = key if isinstance(key, int) else _input_index(ts, key)
         if not 0 <= index < len(arrays):
-            raise InputError(f"{ts.path}: --dynamic names input {key}, but the model has {len(arrays)}")
+            raise InputError(
+                f"{ts.path}: --dynamic names input {key}, but the model has {len(arrays)}"
+            )
         for d in dims:
             if not -arrays[index].ndim <= d < arrays[index].ndim:
                 raise InputError(
@@ -282,3 +304,28 @@ def _add_metadata(model: ir.Model, ts: TorchScriptModel, warnings: Sequence[str]
         model.metadata_props["jit2onnx.warnings"] = "\n".join(warnings)
     if ts.notes:
         model.metadata_props["jit2onnx.notes"] = "\n".join(ts.notes)
+
+
+def save_outputs(path: PathLike, outputs: Mapping[str, np.ndarray]) -> None:
+    """Write outputs by name to an .npz file, atomically."""
+    with atomic_path(path) as tmp:
+        with tmp.open("wb") as f:
+            np.savez(f, **outputs)
+
+
+def summarize_outputs(outputs: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
+    """Name, dtype, shape and value range of each output."""
+    summary: list[dict[str, object]] = []
+    for name, array in outputs.items():
+        values = array.astype(np.float64) if array.size else np.zeros(1)
+        summary.append(
+            {
+                "name": name,
+                "dtype": str(array.dtype),
+                "shape": list(array.shape),
+                "min": float(np.nanmin(values)) if np.isfinite(values).any() else float("nan"),
+                "max": float(np.nanmax(values)) if np.isfinite(values).any() else float("nan"),
+                "mean": float(np.nanmean(values)) if np.isfinite(values).any() else float("nan"),
+            }
+        )
+    return summary

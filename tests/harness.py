@@ -54,8 +54,10 @@ def onnx_op_types(path: Path) -> set[str]:
     return {n.op_type for n in onnx.load(str(path)).graph.node} - {"Constant"}
 
 
-def assert_parity(case: OpCase, tmp_path: Path, provider: str = "cpu") -> tuple[ConvertResult, VerifyReport]:
-    """Round-trip ``case`` through an archive and ONNX Runtime; fail with the report if not equal."""
+def assert_parity(
+    case: OpCase, tmp_path: Path, provider: str = "cpu"
+) -> tuple[ConvertResult, VerifyReport]:
+    """Round-trip ``case`` through an archive and ONNX Runtime; fail with the report on mismatch."""
     torch.manual_seed(0)
     module = case.make().eval()
     inputs = case.inputs()

@@ -54,7 +54,9 @@ def scan_archive(path: str | os.PathLike[str]) -> ArchiveInfo:
 def _describe_non_zip(head: bytes, p: Path) -> str:
     if head[:1] == b"\x80":
         return (
-            "a legacy torch.save pickle (eager weights or a pickled module); " + _HOW_TO + " instead"
+            "a legacy torch.save pickle (eager weights or a pickled module); "
+            + _HOW_TO
+            + " instead"
         )
     if p.suffix.lower() == ".onnx":
         return "an ONNX model (give it to 'run' or 'verify')"

@@ -37,7 +37,7 @@ class OutputDiff:
 def compare(
     name: str, expected: np.ndarray, actual: np.ndarray, tolerance: Tolerance | None = None
 ) -> OutputDiff:
-    """Compare element-wise: ``|actual - expected| <= atol + rtol * |expected|``; NaNs must match."""
+    """Compare: ``|actual - expected| <= atol + rtol * |expected|`` per element; NaNs must match."""
     expected, actual = np.asarray(expected), np.asarray(actual)
     tol = tolerance or Tolerance.for_dtype(expected.dtype)
     base = dict(

@@ -91,7 +91,9 @@ def _random_like(
     if dtype == np.bool_:
         return rng.random(shape) < 0.5
     if np.issubdtype(dtype, np.integer):
-        low, high = (0, 10) if like is None or like.size == 0 else (int(like.min()), int(like.max()))
+        low, high = (
+            (0, 10) if like is None or like.size == 0 else (int(like.min()), int(like.max()))
+        )
         return rng.integers(low, high + 1, size=shape).astype(dtype)
     if like is not None and like.size and np.all(np.isfinite(like)):
         low, high = float(like.min()), float(like.max())

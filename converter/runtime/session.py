@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,8 +53,7 @@ class Session:
         threads: int | None = None,
         io_binding: bool | None = None,
     ) -> None:
-        import onnxruntime as ort
-
+        ort = _onnxruntime()
         self.provider = provider
         self.device_id = device_id
         self.device = "cuda" if provider == "cuda" else "cpu"
@@ -69,7 +69,9 @@ class Session:
             self._session = ort.InferenceSession(source, options, providers=providers)
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise RuntimeSessionError(f"{label}: ONNX Runtime cannot load the model: {first}") from e
+            raise RuntimeSessionError(
+                f"{label}: ONNX Runtime cannot load the model: {first}"
+            ) from e
         active = self._session.get_providers()
         if providers[0][0] not in active:
             raise RuntimeSessionError(
@@ -136,6 +138,16 @@ class BoundRun:
         """Run and leave the outputs on the device (OrtValues), for timing loops."""
         self._session._session.run_with_iobinding(self._binding)
         return list(self._binding.get_outputs())
+
+
+def _onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as e:
+        raise RuntimeSessionError(
+            "ONNX Runtime is not installed: pip install 'jit2onnx[cpu]' (or 'jit2onnx[gpu]')"
+        ) from e
+    return onnxruntime
 
 
 def _first_line(e: Exception) -> str:

@@ -106,7 +106,15 @@ def verify_session(
             feeds = gen.resized(examples, dynamic, seed)
             cases.append(_case(ts, session, f"resized dims {sizes}", feeds, options))
         else:
-            cases.append(_case(ts, session, f"random values (seed {seed})", gen.revalued(examples, seed), options))
+            cases.append(
+                _case(
+                    ts,
+                    session,
+                    f"random values (seed {seed})",
+                    gen.revalued(examples, seed),
+                    options,
+                )
+            )
     return VerifyReport(str(ts.path), session.label, session.provider, tuple(cases), tuple(notes))
 
 

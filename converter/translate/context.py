@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import itertools
 from collections.abc import Iterator, Sequence
-from typing import Union
 
 import numpy as np
 import onnx
@@ -21,7 +20,7 @@ from converter.translate import dtypes
 __all__ = ["BakedDim", "Entry", "TranslationContext", "Unsupported"]
 
 # What a TorchScript value translates to: an ONNX value, a Python constant, or a list/tuple.
-Entry = Union[ir.Value, None, bool, int, float, str, torch.Tensor, list, tuple, object]
+Entry = ir.Value | None | bool | int | float | str | torch.Tensor | list | tuple | object
 
 _FOLD_LIMIT = 64  # constant inputs up to this many elements are given to shape inference
 
@@ -296,7 +295,10 @@ class TranslationContext:
         schema = onnx.defs.get_schema(node.op_type, self.opset, node.domain)
         try:
             inferred = onnx.shape_inference.infer_node_outputs(
-                schema, ir.serde.serialize_node(node), types, data  # type: ignore[arg-type]
+                schema,
+                ir.serde.serialize_node(node),
+                types,
+                data,  # type: ignore[arg-type]
             )
         except onnx.shape_inference.InferenceError as e:
             raise Unsupported(f"ONNX {node.op_type} rejects its inputs: {e}") from e

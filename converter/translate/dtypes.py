@@ -94,9 +94,7 @@ def result_type(operands: list[tuple[ir.DataType, str]]) -> ir.DataType:
     for dtype, kind in operands:
         tdtype = to_torch(dtype)
         if kind == "scalar":
-            probes.append(
-                True if tdtype == torch.bool else 1.0 if tdtype.is_floating_point else 1
-            )
+            probes.append(True if tdtype == torch.bool else 1.0 if tdtype.is_floating_point else 1)
         else:
             probes.append(torch.empty((0,) if kind == "tensor" else (), dtype=tdtype))
     result = probes[0]

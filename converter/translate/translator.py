@@ -114,7 +114,8 @@ def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, 
     results: tuple[Entry, ...] = result if len(node.outputs) != 1 else (result,)  # type: ignore[assignment]
     if len(results) != len(node.outputs):
         raise InternalError(
-            f"handler {spec.fn.__name__} gave {len(results)} results for {len(node.outputs)} outputs"
+            f"handler {spec.fn.__name__} gave {len(results)} results "
+            f"for {len(node.outputs)} outputs"
         )
     for ts_value, entry in zip(node.outputs, results, strict=True):
         ctx.bind(ts_value, entry)
@@ -149,4 +150,3 @@ def _flatten(entry: Entry, out: list[Entry]) -> None:
             _flatten(e, out)
     else:
         out.append(entry)
-

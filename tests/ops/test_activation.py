@@ -34,7 +34,9 @@ CASES = [
     OpCase("gelu", nn.GELU, _x),
     OpCase("gelu_tanh", lambda: nn.GELU("tanh"), _x),
     OpCase("gelu_opset20", nn.GELU, _x, opset=20, expect_ops=frozenset({"Gelu"})),
-    OpCase("gelu_tanh_opset20", lambda: nn.GELU("tanh"), _x, opset=20, expect_ops=frozenset({"Gelu"})),
+    OpCase(
+        "gelu_tanh_opset20", lambda: nn.GELU("tanh"), _x, opset=20, expect_ops=frozenset({"Gelu"})
+    ),
     OpCase("silu", nn.SiLU, _x),
     OpCase("hardswish", nn.Hardswish, _x, expect_ops=frozenset({"HardSwish"})),
     OpCase("hardsigmoid", nn.Hardsigmoid, _x, expect_ops=frozenset({"HardSigmoid"})),

@@ -85,7 +85,9 @@ def aten_div(ctx: TranslationContext, node: TSNode) -> Entry:
     return ctx.op("Div", x, y)
 
 
-def _floor_divide(ctx: TranslationContext, x: ir.Value, y: ir.Value, dtype: ir.DataType) -> ir.Value:
+def _floor_divide(
+    ctx: TranslationContext, x: ir.Value, y: ir.Value, dtype: ir.DataType
+) -> ir.Value:
     if dtype.is_floating_point():
         return ctx.op("Floor", ctx.op("Div", x, y))
     # Mod with fmod=0 takes the divisor's sign, so x - mod is an exact multiple of y.
@@ -148,7 +150,10 @@ def aten_unary_float(ctx: TranslationContext, node: TSNode) -> Entry:
     kind = node.kind.rstrip("_")
     if not ctx.dtype(x).is_floating_point() and kind not in ("aten::abs",):
         x = ctx.cast(x, ir.DataType.FLOAT)
-    if kind in ("aten::floor", "aten::ceil") and not ctx.dtype(ctx.tensor(node.inputs[0])).is_floating_point():
+    if (
+        kind in ("aten::floor", "aten::ceil")
+        and not ctx.dtype(ctx.tensor(node.inputs[0])).is_floating_point()
+    ):
         return ctx.tensor(node.inputs[0])
     return ctx.op(_UNARY[kind], x)
 

@@ -1,0 +1,213 @@
+"""The commands: parse options, build option objects, call the API, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+import converter
+from cli import params, render
+from converter.options import (
+    DEFAULT_OPSET,
+    MAX_OPSET,
+    MIN_OPSET,
+    ConvertOptions,
+    Tolerance,
+    VerifyOptions,
+)
+from converter.report import format_convert, format_inspect, format_verify
+
+__all__ = ["convert", "inspect", "run", "verify"]
+
+_EXISTING = click.Path(exists=False, dir_okay=True, path_type=Path)
+
+
+def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--debug", is_flag=True, help="Show tracebacks for errors.")(fn)
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(fn)
+
+
+def _example_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--dtype", default="float32", show_default=True, help="dtype for --shape without one."
+    )(fn)
+    fn = click.option(
+        "--shape",
+        "shapes",
+        type=params.SHAPE,
+        multiple=True,
+        help="Random example input of this shape, once per input in order (1x3x28x28[:float32]).",
+    )(fn)
+    return click.option(
+        "--inputs",
+        "inputs_file",
+        type=_EXISTING,
+        help="Example inputs: .npz (arr_0, arr_1, ... or input names) or .npy.",
+    )(fn)
+
+
+def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--device-id", default=0, show_default=True, help="CUDA device.")(fn)
+    return click.option(
+        "--provider",
+        type=click.Choice(["cpu", "cuda"], case_sensitive=False),
+        default="cpu",
+        show_default=True,
+        help="ONNX Runtime execution provider.",
+    )(fn)
+
+
+def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> dict[str, Any]:
+    if inputs_file is not None and shapes:
+        raise click.UsageError("give either --inputs or --shape, not both")
+    if inputs_file is None and not shapes:
+        raise click.UsageError("example inputs are needed: pass --inputs FILE.npz or --shape")
+    return {"example_inputs": inputs_file, "input_specs": params.input_specs(shapes, dtype)}
+
+
+@click.command()
+@click.argument("model", type=_EXISTING)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="ONNX file.")
+@_example_options
+@click.option(
+    "--opset",
+    type=click.IntRange(MIN_OPSET, MAX_OPSET),
+    default=DEFAULT_OPSET,
+    show_default=True,
+)
+@click.option("--static", is_flag=True, help="Keep input dim 0 static (it is symbolic by default).")
+@click.option(
+    "--dynamic",
+    "dynamic",
+    type=params.DYNAMIC,
+    multiple=True,
+    help="Make more input dims symbolic: INPUT:DIM[,DIM] (name or 0-based position).",
+)
+@click.option("--verify", "and_verify", is_flag=True, help="Check parity after converting.")
+@_provider_options
+@_common
+def convert(
+    model: Path,
+    output: Path,
+    inputs_file: Path | None,
+    shapes: tuple[Any, ...],
+    dtype: str,
+    opset: int,
+    static: bool,
+    dynamic: tuple[tuple[str | int, tuple[int, ...]], ...],
+    and_verify: bool,
+    provider: str,
+    device_id: int,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Convert a TorchScript archive MODEL to ONNX."""
+    examples = _examples(inputs_file, shapes, dtype)
+    dims: dict[str | int, tuple[int, ...]] = {}
+    for key, ds in dynamic:
+        dims[key] = dims.get(key, ()) + ds
+    options = ConvertOptions(opset=opset, dynamic_batch=not static, dynamic_dims=dims)
+    with render.handle_errors(debug):
+        result = converter.convert(model, output, options=options, **examples)
+        report = None
+        if and_verify:
+            vopts = VerifyOptions(provider=provider.lower(), device_id=device_id)  # type: ignore[arg-type]
+            report = converter.verify(model, output, options=vopts, **examples)
+        if as_json:
+            data: dict[str, Any] = {"convert": result.to_dict()}
+            if report is not None:
+                data["verify"] = report.to_dict()
+            render.emit_json(data)
+        else:
+            render.emit(format_convert(result))
+            if report is not None:
+                render.emit(format_verify(report))
+        if report is not None:
+            report.raise_for_failure()
+
+
+@click.command()
+@click.argument("model", type=_EXISTING)
+@click.argument("onnx_model", type=_EXISTING)
+@_example_options
+@click.option("--rtol", type=float, help="Relative tolerance (default: by output dtype).")
+@click.option("--atol", type=float, help="Absolute tolerance (default: by output dtype).")
+@_provider_options
+@_common
+def verify(
+    model: Path,
+    onnx_model: Path,
+    inputs_file: Path | None,
+    shapes: tuple[Any, ...],
+    dtype: str,
+    rtol: float | None,
+    atol: float | None,
+    provider: str,
+    device_id: int,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Check that ONNX_MODEL computes what the TorchScript archive MODEL computes."""
+    examples = _examples(inputs_file, shapes, dtype)
+    if (rtol is None) != (atol is None):
+        raise click.UsageError("give both --rtol and --atol, or neither")
+    tolerance = None if rtol is None or atol is None else Tolerance(rtol=rtol, atol=atol)
+    options = VerifyOptions(provider=provider.lower(), device_id=device_id, tolerance=tolerance)  # type: ignore[arg-type]
+    with render.handle_errors(debug):
+        report = converter.verify(model, onnx_model, options=options, **examples)
+        render.emit_json(report.to_dict()) if as_json else render.emit(format_verify(report))
+        report.raise_for_failure()
+
+
+@click.command()
+@click.argument("onnx_model", type=_EXISTING)
+@click.option("--inputs", "inputs_file", type=_EXISTING, required=True, help=".npz or .npy inputs.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write outputs to .npz.")
+@_provider_options
+@_common
+def run(
+    onnx_model: Path,
+    inputs_file: Path,
+    output: Path | None,
+    provider: str,
+    device_id: int,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Run ONNX_MODEL in ONNX Runtime on the inputs of an .npz/.npy file."""
+    with render.handle_errors(debug):
+        outputs = converter.run(
+            onnx_model,
+            inputs_file,
+            provider=provider.lower(),
+            device_id=device_id,  # type: ignore[arg-type]
+        )
+        if output is not None:
+            converter.save_outputs(output, outputs)
+        summary = converter.summarize_outputs(outputs)
+        if as_json:
+            render.emit_json({"outputs": summary, "saved_to": str(output) if output else None})
+        else:
+            for item in summary:
+                render.emit(
+                    f"{item['name']}: {item['dtype']}{item['shape']} "
+                    f"min {item['min']:.6g} max {item['max']:.6g} mean {item['mean']:.6g}"
+                )
+            if output is not None:
+                render.emit(f"wrote {output}")
+
+
+@click.command()
+@click.argument("model", type=_EXISTING)
+@click.option(
+    "--opset", type=click.IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True
+)
+@_common
+def inspect(model: Path, opset: int, as_json: bool, debug: bool) -> None:
+    """Show a TorchScript archive's inputs, operators and unsupported operators."""
+    with render.handle_errors(debug):
+        report = converter.inspect(model, opset=opset)
+        render.emit_json(report.to_dict()) if as_json else render.emit(format_inspect(report))
