@@ -15,6 +15,7 @@ from converter.options import (
     MAX_OPSET,
     MIN_OPSET,
     ConvertOptions,
+    Provider,
     Tolerance,
     VerifyOptions,
 )
@@ -179,12 +180,8 @@ def run(
 ) -> None:
     """Run ONNX_MODEL in ONNX Runtime on the inputs of an .npz/.npy file."""
     with render.handle_errors(debug):
-        outputs = converter.run(
-            onnx_model,
-            inputs_file,
-            provider=provider.lower(),
-            device_id=device_id,  # type: ignore[arg-type]
-        )
+        chosen: Provider = "cuda" if provider.lower() == "cuda" else "cpu"
+        outputs = converter.run(onnx_model, inputs_file, provider=chosen, device_id=device_id)
         if output is not None:
             converter.save_outputs(output, outputs)
         summary = converter.summarize_outputs(outputs)

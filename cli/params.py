@@ -12,7 +12,7 @@ from converter.options import InputSpec
 __all__ = ["DYNAMIC", "SHAPE", "DynamicType", "ShapeType"]
 
 
-class ShapeType(click.ParamType):
+class ShapeType(click.ParamType):  # type: ignore[type-arg]
     """``1x3x28x28`` or ``1x3x28x28:float32`` -> (dims, dtype or None)."""
 
     name = "SHAPE[:DTYPE]"
@@ -22,7 +22,7 @@ class ShapeType(click.ParamType):
     ) -> tuple[tuple[int, ...], str | None]:
         """Parse one --shape value."""
         if isinstance(value, tuple):
-            return value  # type: ignore[return-value]
+            return value
         text = str(value)
         dims_text, _, dtype = text.partition(":")
         if not re.fullmatch(r"(\d+(x\d+)*)?", dims_text):
@@ -36,7 +36,7 @@ class ShapeType(click.ParamType):
         return dims, dtype or None
 
 
-class DynamicType(click.ParamType):
+class DynamicType(click.ParamType):  # type: ignore[type-arg]
     """``INPUT:DIM[,DIM...]`` with INPUT a name or 0-based position -> (input, dims)."""
 
     name = "INPUT:DIM[,DIM]"
@@ -46,7 +46,7 @@ class DynamicType(click.ParamType):
     ) -> tuple[str | int, tuple[int, ...]]:
         """Parse one --dynamic value."""
         if isinstance(value, tuple):
-            return value  # type: ignore[return-value]
+            return value
         text = str(value)
         match = re.fullmatch(r"([A-Za-z_]\w*|\d+):(-?\d+(?:,-?\d+)*)", text)
         if not match:

@@ -310,7 +310,7 @@ def save_outputs(path: PathLike, outputs: Mapping[str, np.ndarray]) -> None:
     """Write outputs by name to an .npz file, atomically."""
     with atomic_path(path) as tmp:
         with tmp.open("wb") as f:
-            np.savez(f, **outputs)
+            np.savez(f, **dict(outputs))  # type: ignore[arg-type]
 
 
 def summarize_outputs(outputs: Mapping[str, np.ndarray]) -> list[dict[str, object]]:

@@ -15,7 +15,7 @@ from converter.frontend.archive import ArchiveInfo, scan_archive
 
 __all__ = ["TorchScriptModel", "load"]
 
-_MEANINGLESS_NAME = re.compile(r"^(\d+|argument_\d+|args?|input|self|x)$")
+_MEANINGLESS_NAME = re.compile(r"^(\d+|argument_\d+|args?|self)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +41,7 @@ def load(path: str | os.PathLike[str]) -> TorchScriptModel:
     p = info.path
     try:
         with quiet_jit():
-            module = torch.jit.load(str(p), map_location="cpu")
+            module = torch.jit.load(str(p), map_location="cpu")  # type: ignore[no-untyped-call]
     except Exception as e:  # torch raises RuntimeError and others for unreadable archives
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"{p}: torch.jit.load failed: {first}") from e
@@ -69,7 +69,7 @@ def _flat_graph(p: Path, module: torch.jit.ScriptModule) -> torch._C.Graph:
     try:
         with quiet_jit():
             frozen = torch.jit.freeze(module)
-        graph = frozen.graph.copy()
+        graph: torch._C.Graph = frozen.graph.copy()
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"{p}: cannot freeze the module for export: {first}") from e
@@ -85,9 +85,7 @@ def _input_names(graph: torch._C.Graph) -> tuple[str, ...]:
     names: list[str] = []
     for i, value in enumerate(values):
         name = value.debugName().split(".")[0]
-        if len(values) == 1 and name in ("input", "x"):
-            names.append(name)
-        elif _MEANINGLESS_NAME.match(name) or not name.isidentifier() or name in names:
+        if _MEANINGLESS_NAME.match(name) or not name.isidentifier() or name in names:
             names.append(f"input_{i}")
         else:
             names.append(name)

@@ -45,13 +45,13 @@ class TSNode:
     @functools.cached_property
     def location(self) -> SourceLocation | None:
         """The user's source line this node was recorded from, when debug info is present."""
-        source_range = self.raw.sourceRange()
+        source_range = str(self.raw.sourceRange())
         return SourceLocation.from_source_range(source_range) if source_range else None
 
-    @property
+    @functools.cached_property
     def scope(self) -> str:
-        """The module scope recorded by the tracer (empty when unknown)."""
-        return str(self.raw.scopeName())
+        """The module path, e.g. ``layer2(BasicBlock).conv2(Conv2d)`` (empty when unknown)."""
+        return str(self.raw.getModuleHierarchy() or self.raw.scopeName())
 
     def has_input(self, name: str) -> bool:
         """True if the schema has an argument called ``name``."""

@@ -96,7 +96,7 @@ def _random_like(
         )
         return rng.integers(low, high + 1, size=shape).astype(dtype)
     if like is not None and like.size and np.all(np.isfinite(like)):
-        low, high = float(like.min()), float(like.max())
-        if low >= 0.0:  # keep non-negative inputs non-negative (images, probabilities)
-            return rng.uniform(low, max(high, low + 1e-3), size=shape).astype(dtype)
+        fmin, fmax = float(like.min()), float(like.max())
+        if fmin >= 0.0:  # keep non-negative inputs non-negative (images, probabilities)
+            return rng.uniform(fmin, max(fmax, fmin + 1e-3), size=shape).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)

@@ -20,7 +20,7 @@ from converter.translate import dtypes
 __all__ = ["BakedDim", "Entry", "TranslationContext", "Unsupported"]
 
 # What a TorchScript value translates to: an ONNX value, a Python constant, or a list/tuple.
-Entry = ir.Value | None | bool | int | float | str | torch.Tensor | list | tuple | object
+Entry = object  # ir.Value, a Python constant, a torch.Tensor, or a list/tuple of entries
 
 _FOLD_LIMIT = 64  # constant inputs up to this many elements are given to shape inference
 
@@ -110,7 +110,10 @@ class TranslationContext:
 
     def const_int(self, ts_value: torch._C.Value) -> int:
         """A constant integer argument."""
-        return int(self.const(ts_value))  # type: ignore[call-overload]
+        value = self.const(ts_value)
+        if not isinstance(value, int | float | bool):
+            raise Unsupported(f"argument %{ts_value.debugName()} must be an integer constant")
+        return int(value)
 
     def const_ints(self, ts_value: torch._C.Value) -> list[int]:
         """A constant int-list argument (a single int becomes a one-element list)."""
@@ -276,7 +279,7 @@ class TranslationContext:
         if node.op_type == "Constant":
             tensor = node.attributes["value"].as_tensor()
             node.outputs[0].type = ir.TensorType(tensor.dtype)
-            node.outputs[0].shape = ir.Shape(tensor.shape)
+            node.outputs[0].shape = ir.Shape(list(tensor.shape.numpy()))
             return
         inputs = [v for v in node.inputs if v is not None]
         if any(v.type is None for v in inputs):
@@ -286,9 +289,9 @@ class TranslationContext:
             proto = ir.serde.serialize_type(v.type)  # type: ignore[arg-type]
             if v.shape is not None:
                 ir.serde.serialize_shape_into(proto, v.shape)
-            types[v.name] = proto
+            types[str(v.name)] = proto
         data = {
-            v.name: ir.serde.serialize_tensor(v.const_value)
+            str(v.name): ir.serde.serialize_tensor(v.const_value)
             for v in inputs
             if v.const_value is not None and v.const_value.size <= _FOLD_LIMIT
         }
@@ -298,7 +301,7 @@ class TranslationContext:
                 schema,
                 ir.serde.serialize_node(node),
                 types,
-                data,  # type: ignore[arg-type]
+                data,
             )
         except onnx.shape_inference.InferenceError as e:
             raise Unsupported(f"ONNX {node.op_type} rejects its inputs: {e}") from e

@@ -77,7 +77,7 @@ class OpRegistry:
         """Decorator form of ``add``."""
 
         def deco(fn: F) -> F:
-            self.add(HandlerSpec(name, fn, since_opset), override=override)  # type: ignore[arg-type]
+            self.add(HandlerSpec(name, fn, since_opset), override=override)
             return fn
 
         return deco

@@ -114,7 +114,7 @@ def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, 
     results: tuple[Entry, ...] = result if len(node.outputs) != 1 else (result,)  # type: ignore[assignment]
     if len(results) != len(node.outputs):
         raise InternalError(
-            f"handler {spec.fn.__name__} gave {len(results)} results "
+            f"handler {getattr(spec.fn, '__name__', spec.fn)} gave {len(results)} results "
             f"for {len(node.outputs)} outputs"
         )
     for ts_value, entry in zip(node.outputs, results, strict=True):
