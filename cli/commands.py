@@ -10,6 +10,7 @@ import click
 
 import converter
 from cli import params, render
+from converter.frontend.findings import KINDS
 from converter.options import (
     DEFAULT_OPSET,
     MAX_OPSET,
@@ -87,6 +88,13 @@ def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> 
     multiple=True,
     help="Make more input dims symbolic: INPUT:DIM[,DIM] (name or 0-based position).",
 )
+@click.option(
+    "--allow-findings",
+    "allow_findings",
+    default="",
+    metavar="KIND,...",
+    help="Convert despite error findings of these kinds (see `inspect`).",
+)
 @click.option("--verify", "and_verify", is_flag=True, help="Check parity after converting.")
 @_provider_options
 @_common
@@ -99,6 +107,7 @@ def convert(
     opset: int,
     static: bool,
     dynamic: tuple[tuple[str | int, tuple[int, ...]], ...],
+    allow_findings: str,
     and_verify: bool,
     provider: str,
     device_id: int,
@@ -110,7 +119,16 @@ def convert(
     dims: dict[str | int, tuple[int, ...]] = {}
     for key, ds in dynamic:
         dims[key] = dims.get(key, ()) + ds
-    options = ConvertOptions(opset=opset, dynamic_batch=not static, dynamic_dims=dims)
+    allowed = frozenset(k.strip() for k in allow_findings.split(",") if k.strip())
+    unknown = sorted(allowed - set(KINDS))
+    if unknown:
+        raise click.BadParameter(
+            f"unknown kind(s) {', '.join(unknown)}; kinds are {', '.join(KINDS)}",
+            param_hint="--allow-findings",
+        )
+    options = ConvertOptions(
+        opset=opset, dynamic_batch=not static, dynamic_dims=dims, allow_findings=allowed
+    )
     with render.handle_errors(debug):
         result = converter.convert(model, output, options=options, **examples)
         report = None
@@ -199,12 +217,28 @@ def run(
 
 @click.command()
 @click.argument("model", type=_EXISTING)
+@_example_options
 @click.option(
     "--opset", type=click.IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True
 )
 @_common
-def inspect(model: Path, opset: int, as_json: bool, debug: bool) -> None:
-    """Show a TorchScript archive's inputs, operators and unsupported operators."""
+def inspect(
+    model: Path,
+    inputs_file: Path | None,
+    shapes: tuple[Any, ...],
+    dtype: str,
+    opset: int,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Show an archive's inputs, operators, unsupported operators and trace findings.
+
+    With example inputs (--inputs or --shape) the module is also probed: run on other values
+    and at other batch sizes to find outputs that never change or shapes baked in.
+    """
+    if inputs_file is not None and shapes:
+        raise click.UsageError("give either --inputs or --shape, not both")
+    specs = params.input_specs(shapes, dtype)
     with render.handle_errors(debug):
-        report = converter.inspect(model, opset=opset)
+        report = converter.inspect(model, inputs_file, input_specs=specs, opset=opset)
         render.emit_json(report.to_dict()) if as_json else render.emit(format_inspect(report))

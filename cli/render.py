@@ -17,6 +17,7 @@ from converter.errors import (
     ModelLoadError,
     ParityError,
     RuntimeSessionError,
+    TraceValidationError,
 )
 
 __all__ = ["EXIT_CODES", "emit", "emit_json", "handle_errors"]
@@ -28,6 +29,7 @@ EXIT_CODES = {
     "parity failed": 3,
     "runtime or provider error": 4,
     "refused input": 5,
+    "trace validation refused the archive": 6,
     "internal error": 70,
 }
 
@@ -40,6 +42,8 @@ def exit_code(error: BaseException) -> int:
         return 4
     if isinstance(error, ModelLoadError | InputError):
         return 5
+    if isinstance(error, TraceValidationError):
+        return 6
     if isinstance(error, ConversionError):
         return 1
     return 70

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from converter.frontend.findings import Finding
 
 __all__ = [
     "ConversionError",
@@ -15,6 +20,7 @@ __all__ = [
     "ParityError",
     "RuntimeSessionError",
     "SourceLocation",
+    "TraceValidationError",
     "TranslationError",
     "UnsupportedOpsError",
 ]
@@ -27,6 +33,9 @@ class SourceLocation:
     file: str
     line: int
     text: str = ""
+    # True when the line is where torch.jit.trace was called, not the traced code itself
+    # (built-in modules such as nn.Linear have no user code of their own).
+    call_site: bool = False
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
@@ -38,9 +47,15 @@ class SourceLocation:
             (m.group(1), int(m.group(2)))
             for m in re.finditer(r"^(\S.*?)\((\d+)\): \S+$", source_range, re.MULTILINE)
         ]
-        user = [f for f in frames if not _is_library_file(f[0])]
+        # Frames from the tracer inward are the traced code; outward is the trace call site.
+        cut = next((i for i, f in enumerate(frames) if f[0].endswith("torch/jit/_trace.py")), None)
+        inner = frames[:cut]
+        user = [f for f in inner if not _is_library_file(f[0])]
         if user:
             return cls(user[0][0], user[0][1])
+        outer = [f for f in frames[len(inner) :] if not _is_library_file(f[0])]
+        if outer:
+            return cls(outer[0][0], outer[0][1], call_site=True)
         match = re.search(r'File "([^"]+)", line (\d+)\n(.*)', source_range)
         if match:
             return cls(match.group(1), int(match.group(2)), match.group(3).strip())
@@ -64,6 +79,18 @@ class ModelLoadError(ConversionError):
 
 class InputError(ConversionError):
     """Example inputs or an input file do not fit the model (count, dtype, rank, format)."""
+
+
+class TraceValidationError(ConversionError):
+    """The trace-fidelity checks found errors: the traced graph lost what the model computes."""
+
+    def __init__(self, model: str, findings: Sequence[Finding]) -> None:
+        self.findings = tuple(findings)
+        lines = [f"{model}: refused: {len(findings)} error finding(s) in the traced graph"]
+        lines += ["  " + f.render().replace("\n", "\n  ") for f in findings]
+        kinds = ",".join(sorted({f.kind for f in findings}))
+        lines.append(f"  Hint: fix the model as hinted, or pass --allow-findings {kinds}")
+        super().__init__("\n".join(lines))
 
 
 class UnsupportedOpsError(ConversionError):

@@ -47,10 +47,17 @@ class ConvertOptions:
     dynamic_batch: bool = True
     # Extra symbolic dims: input name or 0-based position -> dims.
     dynamic_dims: Mapping[str | int, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+    # Error-level finding kinds to accept instead of refusing (see frontend/findings.py KINDS).
+    allow_findings: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not MIN_OPSET <= self.opset <= MAX_OPSET:
             raise ValueError(f"opset {self.opset} is outside the supported {MIN_OPSET}-{MAX_OPSET}")
+        from converter.frontend.findings import KINDS
+
+        unknown = sorted(set(self.allow_findings) - set(KINDS))
+        if unknown:
+            raise ValueError(f"unknown finding kind(s): {', '.join(unknown)}")
 
 
 @dataclasses.dataclass(frozen=True)

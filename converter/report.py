@@ -20,6 +20,7 @@ def format_convert(result: ConvertResult) -> str:
     ]
     lines += [f"warning: {w}" for w in result.warnings]
     lines += [f"note: {n}" for n in result.notes]
+    lines += [f.render() for f in result.findings.findings if f.severity == "note"]
     return "\n".join(lines)
 
 
@@ -51,6 +52,7 @@ def format_verify(report: VerifyReport) -> str:
                     detail += f", {out.mismatched} element(s) out of tolerance"
             lines.append(f"    {out.name}: {detail}: {status}")
     lines += [f"note: {n}" for n in report.notes]
+    lines += [f.render() for f in report.findings]
     return "\n".join(lines)
 
 
@@ -65,4 +67,7 @@ def format_inspect(report: InspectReport) -> str:
     else:
         lines.append("  unsupported: none")
     lines += [f"  note: {n}" for n in report.notes]
+    findings = report.findings.findings
+    lines.append(f"  findings: {len(findings) or 'none'}")
+    lines += ["    " + f.render().replace("\n", "\n    ") for f in findings]
     return "\n".join(lines)

@@ -208,5 +208,7 @@ def test_output_is_not_left_half_written(tmp_path: Path) -> None:
 
 def test_help_documents_exit_codes() -> None:
     code, stdout, _ = _invoke("--help")
+    text = " ".join(stdout.split())
     assert code == 0
-    assert "3 parity failed" in stdout and "70 internal error" in stdout
+    assert "3 parity failed" in text and "6 trace validation" in text
+    assert "70 internal error" in text

@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from converter._jit import quiet_jit
 from converter.errors import ModelLoadError
 from converter.frontend.archive import ArchiveInfo, scan_archive
 
-__all__ = ["TorchScriptModel", "load"]
+__all__ = ["TorchScriptModel", "flatten_outputs", "load"]
 
 _MEANINGLESS_NAME = re.compile(r"^(\d+|argument_\d+|args?|self)$")
 
@@ -33,6 +35,29 @@ class TorchScriptModel:
         """Run the original (unfrozen) module in eval mode on CPU."""
         with torch.no_grad(), quiet_jit():
             return self.module(*inputs)
+
+    def run_arrays(self, feeds: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Run on numpy inputs; outputs flattened to numpy arrays in order."""
+        return flatten_outputs(self.run(*[torch.from_numpy(np.array(a)) for a in feeds]))
+
+    def raw_graph(self) -> torch._C.Graph:
+        """The unfrozen forward graph with calls inlined (source ranges intact)."""
+        graph: torch._C.Graph = self.module.graph.copy()
+        torch._C._jit_pass_inline(graph)
+        return graph
+
+
+def flatten_outputs(result: object) -> list[np.ndarray]:
+    """TorchScript outputs (tensors, numbers, nested tuples/lists/dicts) as numpy arrays."""
+    if isinstance(result, torch.Tensor):
+        return [result.detach().cpu().numpy()]
+    if isinstance(result, tuple | list):
+        return [a for item in result for a in flatten_outputs(item)]
+    if isinstance(result, dict):
+        return [a for item in result.values() for a in flatten_outputs(item)]
+    if isinstance(result, bool | int | float):
+        return [np.asarray(result)]
+    raise TypeError(f"cannot compare an output of type {type(result).__name__}")
 
 
 def load(path: str | os.PathLike[str]) -> TorchScriptModel:
@@ -68,7 +93,9 @@ def _flat_graph(p: Path, module: torch.jit.ScriptModule) -> torch._C.Graph:
         raise ModelLoadError(f"{p}: the archive has no forward method to export")
     try:
         with quiet_jit():
-            frozen = torch.jit.freeze(module)
+            # No numeric rewrites (conv-bn folding would also fold BatchNorm traced in
+            # training mode): the graph stays what the archive computes.
+            frozen = torch.jit.freeze(module, optimize_numerics=False)
         graph: torch._C.Graph = frozen.graph.copy()
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -6,16 +6,16 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
+from converter import inputs as gen
 from converter.errors import ParityError
+from converter.frontend.findings import Finding
 from converter.frontend.load import TorchScriptModel
 from converter.options import VerifyOptions
-from converter.runtime import inputs as gen
 from converter.runtime.compare import OutputDiff, compare
 from converter.runtime.session import Session
 
-__all__ = ["CaseReport", "VerifyReport", "flatten_outputs", "verify_session"]
+__all__ = ["CaseReport", "VerifyReport", "verify_session"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +52,7 @@ class VerifyReport:
     provider: str
     cases: tuple[CaseReport, ...]
     notes: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -66,6 +67,7 @@ class VerifyReport:
             "provider": self.provider,
             "ok": self.ok,
             "notes": list(self.notes),
+            "findings": [f.to_dict() for f in self.findings],
             "cases": [c.to_dict() for c in self.cases],
         }
 
@@ -76,25 +78,13 @@ class VerifyReport:
             raise ParityError(f"{self.onnx_model}: parity failed for {', '.join(failed)}", self)
 
 
-def flatten_outputs(result: object) -> list[np.ndarray]:
-    """TorchScript outputs (tensors, numbers, nested tuples/lists/dicts) as numpy arrays."""
-    if isinstance(result, torch.Tensor):
-        return [result.detach().cpu().numpy()]
-    if isinstance(result, tuple | list):
-        return [a for item in result for a in flatten_outputs(item)]
-    if isinstance(result, dict):
-        return [a for item in result.values() for a in flatten_outputs(item)]
-    if isinstance(result, bool | int | float):
-        return [np.asarray(result)]
-    raise TypeError(f"cannot compare an output of type {type(result).__name__}")
-
-
 def verify_session(
     ts: TorchScriptModel,
     session: Session,
     examples: Sequence[np.ndarray],
     options: VerifyOptions,
     notes: Sequence[str] = (),
+    findings: Sequence[Finding] = (),
 ) -> VerifyReport:
     """Compare TorchScript and the session on the examples plus generated feeds."""
     cases = [_case(ts, session, "example inputs", examples, options)]
@@ -115,7 +105,9 @@ def verify_session(
                     options,
                 )
             )
-    return VerifyReport(str(ts.path), session.label, session.provider, tuple(cases), tuple(notes))
+    return VerifyReport(
+        str(ts.path), session.label, session.provider, tuple(cases), tuple(notes), tuple(findings)
+    )
 
 
 def _case(
@@ -127,7 +119,7 @@ def _case(
 ) -> CaseReport:
     shapes = tuple(tuple(a.shape) for a in feeds)
     try:
-        expected = flatten_outputs(ts.run(*[torch.from_numpy(np.array(a)) for a in feeds]))
+        expected = ts.run_arrays(feeds)
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return CaseReport(label, shapes, (), f"TorchScript fails on these inputs: {first}")

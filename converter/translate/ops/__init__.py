@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from converter.translate.ops import activation, elementwise, linear, prim
+from converter.translate.ops import activation, conv, elementwise, linear, norm, pool, prim
 from converter.translate.registry import OpRegistry
 
 __all__ = ["FAMILIES", "default_registry"]
 
-FAMILIES = (prim, elementwise, activation, linear)
+FAMILIES = (prim, elementwise, activation, linear, conv, norm, pool)
 
 
 def default_registry() -> OpRegistry:

@@ -1,0 +1,109 @@
+"""Behaviour probes: run the TorchScript module on perturbed inputs and watch its outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from converter import inputs as gen
+from converter.frontend.findings import Finding
+
+__all__ = ["DimGroup", "probe"]
+
+Runner = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class DimGroup:
+    """One symbolic dim: its name, traced size and the (input, dim) pairs that share it."""
+
+    name: str
+    size: int
+    members: tuple[tuple[int, int], ...]
+    explicit: bool  # asked for with --dynamic (not just the default batch dim)
+
+
+def probe(
+    run: Runner, examples: Sequence[np.ndarray], groups: Sequence[DimGroup]
+) -> tuple[list[Finding], set[str]]:
+    """Findings from perturbed runs, and the dims the module cannot take at another size."""
+    base = run(examples)
+    findings = _unchanging(run, examples, base)
+    failing: set[str] = set()
+    for group in groups:
+        problem = _resize_problem(run, examples, base, group)
+        if problem is not None:
+            failing.add(group.name)
+            findings.append(
+                Finding(
+                    "shape-mismatch",
+                    "error" if group.explicit else "warning",
+                    f"dim {group.name!r} (traced at {group.size}): {problem}",
+                    hint="the trace baked this size in; trace at the size you deploy, "
+                    "or compute sizes from x.size(...) inside the model",
+                )
+            )
+    return findings, failing
+
+
+def _unchanging(
+    run: Runner, examples: Sequence[np.ndarray], base: list[np.ndarray]
+) -> list[Finding]:
+    variants = [
+        gen.revalued(examples, seed=101),
+        [_negated(a) for a in examples],
+        gen.revalued(examples, seed=202),
+    ]
+    if all(np.array_equal(v, e) for vs in variants for v, e in zip(vs, examples, strict=True)):
+        return []  # inputs that cannot change (e.g. all-zero integers): nothing to learn
+    outputs = [run(v) for v in variants]
+    findings = []
+    for i, first in enumerate(base):
+        if all(o[i].shape == first.shape and np.array_equal(o[i], first) for o in outputs):
+            findings.append(
+                Finding(
+                    "unchanging-output",
+                    "warning",
+                    f"output {i} stayed the same for {len(variants) + 1} different inputs",
+                    hint="if it should depend on the input, a Python branch or value "
+                    "was frozen while tracing; script that part instead",
+                )
+            )
+    return findings
+
+
+def _negated(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.bool_:
+        return ~a
+    if np.issubdtype(a.dtype, np.unsignedinteger):
+        return a
+    return -a
+
+
+def _resize_problem(
+    run: Runner, examples: Sequence[np.ndarray], base: list[np.ndarray], group: DimGroup
+) -> str | None:
+    dims: dict[int, list[int]] = {}
+    for i, d in group.members:
+        dims.setdefault(i, []).append(d)
+    feeds = gen.resized(examples, dims, seed=303)
+    new_size = feeds[group.members[0][0]].shape[group.members[0][1]]
+    try:
+        outputs = run(feeds)
+    except Exception as e:
+        return f"the module fails at size {new_size}: {_last_line(e)}"
+    for i, (before, after) in enumerate(zip(base, outputs, strict=True)):
+        if group.size in before.shape and new_size not in after.shape:
+            return (
+                f"output {i} has shape {list(after.shape)} at size {new_size} "
+                f"(it was {list(before.shape)} at {group.size}): it does not follow the input"
+            )
+    return None
+
+
+def _last_line(e: Exception) -> str:
+    """TorchScript errors end with the actual reason; keep that line."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[-1] if lines else type(e).__name__

@@ -1,0 +1,143 @@
+"""Example inputs and symbolic dims: what the API works out before translating."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from converter.errors import InputError
+from converter.frontend.load import TorchScriptModel
+from converter.frontend.probes import DimGroup
+from converter.inputs import load_inputs, random_inputs
+from converter.options import ConvertOptions, InputSpec
+from converter.translate import dtypes
+from converter.translate.translator import GraphInput
+
+__all__ = [
+    "ArrayLike",
+    "Examples",
+    "check_reference",
+    "dim_groups",
+    "example_arrays",
+    "graph_inputs",
+]
+
+ArrayLike = np.ndarray | torch.Tensor
+# Example inputs: arrays or tensors in forward order, or a .npz/.npy file.
+Examples = Sequence[ArrayLike] | str | os.PathLike[str]
+
+
+def example_arrays(
+    ts: TorchScriptModel, example_inputs: Examples | None, input_specs: Sequence[InputSpec] | None
+) -> list[np.ndarray]:
+    """The example inputs as numpy arrays, checked against the model's input count."""
+    if isinstance(example_inputs, str | os.PathLike):
+        arrays = load_inputs(example_inputs, ts.input_names)
+    elif example_inputs is not None:
+        arrays = [
+            x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+            for x in example_inputs
+        ]
+    elif input_specs is not None:
+        arrays = random_inputs(input_specs)
+    else:
+        raise InputError(
+            f"{ts.path}: example inputs are needed to fix input shapes and dtypes: "
+            "pass --inputs FILE.npz or --shape"
+        )
+    if len(arrays) != len(ts.input_names):
+        raise InputError(
+            f"{ts.path}: the model takes {len(ts.input_names)} input(s) "
+            f"({', '.join(ts.input_names)}) but {len(arrays)} were given"
+        )
+    return arrays
+
+
+def check_reference(ts: TorchScriptModel, arrays: Sequence[np.ndarray]) -> None:
+    """Run the module once on the examples; InputError if it rejects them."""
+    try:
+        ts.run_arrays(arrays)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        shapes = ", ".join(f"{a.dtype}{list(a.shape)}" for a in arrays)
+        raise InputError(
+            f"{ts.path}: the module rejects the example inputs ({shapes}): {first}"
+        ) from e
+
+
+def dim_groups(
+    ts: TorchScriptModel, arrays: Sequence[np.ndarray], opts: ConvertOptions
+) -> list[DimGroup]:
+    """The symbolic dims asked for: dim 0 of rank>=2 inputs by default, plus --dynamic ones."""
+    explicit = _explicit_dims(ts, arrays, opts)
+    default = {i for i, a in enumerate(arrays) if opts.dynamic_batch and a.ndim >= 2}
+    batch = sorted(default | {i for i, dims in explicit.items() if 0 in dims})
+    groups: list[DimGroup] = []
+    if batch and len({arrays[i].shape[0] for i in batch}) == 1:
+        is_explicit = any(0 in explicit.get(i, ()) for i in batch)
+        members = tuple((i, 0) for i in batch)
+        groups.append(DimGroup("batch", int(arrays[batch[0]].shape[0]), members, is_explicit))
+        taken = set(members)
+    else:
+        taken = set()
+    for i, array in enumerate(arrays):
+        for d in sorted(explicit.get(i, set()) | ({0} if i in batch else set())):
+            if (i, d) not in taken:
+                name = f"{ts.input_names[i]}_dim{d}"
+                groups.append(
+                    DimGroup(name, int(array.shape[d]), ((i, d),), d in explicit.get(i, ()))
+                )
+    return groups
+
+
+def graph_inputs(
+    ts: TorchScriptModel, arrays: Sequence[np.ndarray], groups: Sequence[DimGroup]
+) -> list[GraphInput]:
+    """ONNX graph inputs with the given groups' dims symbolic."""
+    result = []
+    for i, (name, array) in enumerate(zip(ts.input_names, arrays, strict=True)):
+        dims: list[int | str] = [int(d) for d in array.shape]
+        for group in groups:
+            for j, d in group.members:
+                if j == i:
+                    dims[d] = group.name
+        try:
+            dtype = dtypes.from_numpy(array.dtype)
+        except Exception as e:
+            raise InputError(
+                f"{ts.path}: input {name!r} has dtype {array.dtype}, which ONNX cannot take"
+            ) from e
+        result.append(GraphInput(name, dtype, tuple(dims)))
+    return result
+
+
+def _explicit_dims(
+    ts: TorchScriptModel, arrays: Sequence[np.ndarray], opts: ConvertOptions
+) -> dict[int, set[int]]:
+    wanted: dict[int, set[int]] = {}
+    for key, dims in opts.dynamic_dims.items():
+        index = key if isinstance(key, int) else _input_index(ts, key)
+        if not 0 <= index < len(arrays):
+            raise InputError(
+                f"{ts.path}: --dynamic names input {key}, but the model has {len(arrays)}"
+            )
+        rank = arrays[index].ndim
+        for d in dims:
+            if not -rank <= d < rank:
+                raise InputError(
+                    f"{ts.path}: --dynamic {key}:{d}: input {ts.input_names[index]!r} "
+                    f"has rank {rank}"
+                )
+            wanted.setdefault(index, set()).add(d % rank)
+    return wanted
+
+
+def _input_index(ts: TorchScriptModel, name: str) -> int:
+    if name not in ts.input_names:
+        raise InputError(
+            f"{ts.path}: --dynamic names input {name!r}; inputs are {', '.join(ts.input_names)}"
+        )
+    return ts.input_names.index(name)
