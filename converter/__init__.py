@@ -28,6 +28,7 @@ from converter.errors import (
     UnsupportedOpsError,
 )
 from converter.frontend.load import TorchScriptModel, load
+from converter.frontend.trace import TraceResult, trace
 from converter.options import ConvertOptions, InputSpec, Tolerance, VerifyOptions
 from converter.runtime.verify import VerifyReport
 from converter.translate.ops import default_registry
@@ -51,6 +52,7 @@ __all__ = [
     "Tolerance",
     "TraceValidationError",
     "TorchScriptModel",
+    "TraceResult",
     "TranslationError",
     "UnsupportedOpsError",
     "VerifyOptions",
@@ -64,5 +66,6 @@ __all__ = [
     "run",
     "save_outputs",
     "summarize_outputs",
+    "trace",
     "verify",
 ]

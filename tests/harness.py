@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -39,8 +40,9 @@ def save_archive(
     path: Path,
     mode: Literal["trace", "script"] = "trace",
 ) -> Path:
-    """Trace or script ``module`` and write it with torch.jit.save."""
-    with quiet_jit(), torch.no_grad():
+    """Trace or script ``module`` and write it with torch.jit.save (tracer warnings muted)."""
+    with quiet_jit(), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         if mode == "trace":
             scripted = torch.jit.trace(module, tuple(inputs))
         else:

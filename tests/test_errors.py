@@ -117,7 +117,7 @@ def test_bad_archives_get_one_line_naming_file_and_problem(case: str, tmp_path: 
 
 def test_checkpoint_error_says_how_to_make_an_archive(tmp_path: Path) -> None:
     path = _checkpoint(tmp_path / "weights.pt")
-    with pytest.raises(ModelLoadError, match="torch.jit.trace \\+ torch.jit.save"):
+    with pytest.raises(ModelLoadError, match=r"torch\.jit\.trace \+ torch\.jit\.save"):
         inspect(path)
 
 
@@ -155,5 +155,5 @@ def test_npz_with_wrong_names(tmp_path: Path) -> None:
 def test_pickle_file_is_never_unpickled(tmp_path: Path) -> None:
     path = tmp_path / "evil.pt"
     path.write_bytes(pickle.dumps({"x": 1}))
-    with pytest.raises(ModelLoadError, match="legacy torch.save pickle"):
+    with pytest.raises(ModelLoadError, match=r"legacy torch\.save pickle"):
         inspect(path)
