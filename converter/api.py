@@ -20,7 +20,6 @@ from converter.errors import InputError, InternalError, SourceLocation, TraceVal
 from converter.frontend.findings import ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.probes import DimGroup
-from converter.frontend.ts_ir import walk
 from converter.frontend.validate import validate
 from converter.inputs import load_inputs
 from converter.options import ConvertOptions, InputSpec, Provider, VerifyOptions
@@ -29,7 +28,7 @@ from converter.runtime.session import Session
 from converter.runtime.verify import VerifyReport, verify_session
 from converter.translate.ops import default_registry
 from converter.translate.registry import OpRegistry
-from converter.translate.translator import GraphInput, op_histogram, translate
+from converter.translate.translator import GraphInput, exported_nodes, op_histogram, translate
 
 __all__ = [
     "ConvertResult",
@@ -201,7 +200,7 @@ def inspect(
     target = opset or ConvertOptions().opset
     reg = default_registry()
     unsupported: dict[str, list[SourceLocation | None]] = {}
-    for node in walk(ts.graph):
+    for node in exported_nodes(ts.graph):
         if reg.lookup(node.kind, node.overload, target) is None:
             unsupported.setdefault(node.qualified_kind, []).append(node.location)
     if example_inputs is None and input_specs is None:

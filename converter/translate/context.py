@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import onnx
@@ -52,6 +52,8 @@ class TranslationContext:
         self._entries: dict[int, Entry] = {}
         self._const_cache: dict[tuple[object, ...], ir.Value] = {}
         self._ids = itertools.count()
+        # Set by the translator: translates one node with the registry (used for sub-blocks).
+        self.translate_node: Callable[[TSNode], None] = _no_translator
 
     # ---- value map -------------------------------------------------------------------------
     def bind(self, ts_value: torch._C.Value, entry: Entry) -> None:
@@ -82,6 +84,32 @@ class TranslationContext:
             yield
         finally:
             self.node = previous
+
+    # ---- sub-blocks --------------------------------------------------------------------------
+    def inline_block(self, block: torch._C.Block) -> tuple[Entry, ...]:
+        """Translate a block's nodes into the current graph; return its outputs' entries."""
+        for raw in block.nodes():
+            self.translate_node(TSNode(raw))
+        return tuple(self.entry(v) for v in block.outputs())
+
+    def block_graph(
+        self,
+        block: torch._C.Block,
+        name: str,
+        inputs: Sequence[ir.Value] = (),
+        block_inputs: Sequence[ir.Value] = (),
+    ) -> ir.Graph:
+        """An ONNX subgraph for a block; ``block_inputs`` stand for the block's own inputs."""
+        saved = self.nodes, self._const_cache
+        self.nodes, self._const_cache = [], {}
+        try:
+            for ts_value, value in zip(block.inputs(), block_inputs, strict=True):
+                self.bind(ts_value, value)
+            entries = self.inline_block(block)
+            outputs = [self.op("Identity", self.as_tensor(e)) for e in entries]
+            return ir.Graph(inputs, outputs, nodes=self.nodes, name=name)
+        finally:
+            self.nodes, self._const_cache = saved
 
     # ---- constants -------------------------------------------------------------------------
     def is_const(self, ts_value: torch._C.Value) -> bool:
@@ -324,6 +352,10 @@ class TranslationContext:
         while name in self.initializers:
             name, n = f"{base}_{n}", n + 1
         return name
+
+
+def _no_translator(node: TSNode) -> None:
+    raise Unsupported(f"{node.kind} inside a block needs the translator, which is not attached")
 
 
 def _default_dtype(array: np.ndarray) -> ir.DataType:

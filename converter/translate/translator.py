@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import onnx_ir as ir
 import torch
@@ -15,7 +15,14 @@ from converter.frontend.ts_ir import TSNode, walk
 from converter.translate.context import BakedDim, Entry, TranslationContext, Unsupported
 from converter.translate.registry import OpRegistry
 
-__all__ = ["GraphInput", "Translation", "op_histogram", "prescan", "translate"]
+__all__ = [
+    "GraphInput",
+    "Translation",
+    "exported_nodes",
+    "op_histogram",
+    "prescan",
+    "translate",
+]
 
 _IR_VERSION = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11}
 
@@ -49,7 +56,7 @@ def prescan(model: TorchScriptModel, registry: OpRegistry, opset: int) -> None:
     """Raise one UnsupportedOpsError naming every node kind that has no handler at ``opset``."""
     missing: dict[str, list[SourceLocation | None]] = collections.defaultdict(list)
     newer: dict[str, int] = {}
-    for node in walk(model.graph):
+    for node in exported_nodes(model.graph):
         if registry.lookup(node.kind, node.overload, opset) is None:
             missing[node.qualified_kind].append(node.location)
             needed = registry.min_opset(node.kind, node.overload)
@@ -64,6 +71,15 @@ def prescan(model: TorchScriptModel, registry: OpRegistry, opset: int) -> None:
     raise UnsupportedOpsError(str(model.path), dict(missing), hint)
 
 
+def exported_nodes(block: torch._C.Block | torch._C.Graph) -> Iterator[TSNode]:
+    """Nodes that can reach the ONNX graph: blocks that end by raising are left out."""
+    for raw in block.nodes():
+        yield TSNode(raw)
+        for sub in raw.blocks():
+            if not any(n.kind() == "prim::RaiseException" for n in sub.nodes()):
+                yield from exported_nodes(sub)
+
+
 def translate(
     model: TorchScriptModel,
     inputs: Sequence[GraphInput],
@@ -74,6 +90,7 @@ def translate(
     """Translate the flat forward graph of ``model`` to an ONNX model."""
     prescan(model, registry, opset)
     ctx = TranslationContext(opset, symbolic_sizes)
+    ctx.translate_node = lambda node: translate_node(ctx, node, registry, str(model.path))
     graph_inputs = []
     ts_inputs = [v for v in model.graph.inputs() if not isinstance(v.type(), torch._C.ClassType)]
     for ts_value, spec in zip(ts_inputs, inputs, strict=True):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from converter.translate.ops import activation, conv, elementwise, linear, norm, pool, prim
+from converter.translate.ops import (
+    activation,
+    control_flow,
+    conv,
+    elementwise,
+    linear,
+    norm,
+    pool,
+    prim,
+)
 from converter.translate.registry import OpRegistry
 
 __all__ = ["FAMILIES", "default_registry"]
 
-FAMILIES = (prim, elementwise, activation, linear, conv, norm, pool)
+FAMILIES = (prim, elementwise, activation, linear, conv, norm, pool, control_flow)
 
 
 def default_registry() -> OpRegistry:
