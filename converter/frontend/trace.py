@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.jit._trace import TracerWarning
 
 from converter import inputs as gen
 from converter._io import atomic_path
@@ -44,8 +45,8 @@ def trace(
     """Trace ``module``; refuse (unless ``strict=False``) if the trace lost control flow."""
     examples = tuple(example_inputs)
     with warnings.catch_warnings(record=True) as caught, quiet_jit(), torch.no_grad():
-        warnings.simplefilter("always", torch.jit.TracerWarning)
-        traced = torch.jit.trace(module, examples, check_trace=False)
+        warnings.simplefilter("always", TracerWarning)
+        traced = torch.jit.trace(module, examples, check_trace=False)  # type: ignore[no-untyped-call]
     warned = _tracer_findings(caught)
     dims = dynamic_dims if dynamic_dims is not None else _default_dims(examples)
     probes = [tuple(p) for p in probe_inputs] if probe_inputs else _probes(examples, dims)
@@ -68,7 +69,7 @@ def trace(
 def _tracer_findings(caught: list[warnings.WarningMessage]) -> list[Finding]:
     findings = []
     for w in caught:
-        if issubclass(w.category, torch.jit.TracerWarning):
+        if issubclass(w.category, TracerWarning):
             text = str(w.message).split(". ")[0].rstrip(".")
             findings.append(
                 Finding(
@@ -115,7 +116,7 @@ def _divergences(
                 got = flatten_outputs(traced(*probe))
             except Exception as e:
                 lines = [x for x in str(e).splitlines() if x.strip()]
-                problem = f"the traced graph fails: {lines[-1].strip() if lines else e}"
+                problem: str | None = f"the traced graph fails: {lines[-1].strip() if lines else e}"
             else:
                 problem = _difference(eager, got)
         if problem:

@@ -22,8 +22,12 @@ __all__ = [
     "validate",
 ]
 
-_DROPOUTS = ("aten::dropout", "aten::feature_dropout", "aten::alpha_dropout")
-_DROPOUTS += ("aten::feature_alpha_dropout",)
+_DROPOUTS = (
+    "aten::dropout",
+    "aten::feature_dropout",
+    "aten::alpha_dropout",
+    "aten::feature_alpha_dropout",
+)
 _EVAL_HINT = (
     "call .eval() before tracing, on the module that is traced (also on a submodule traced on "
     "its own, as in `self.body = torch.jit.trace(body, x)`); .eval() after tracing cannot change "
@@ -134,7 +138,7 @@ def baked_candidates(
         elif node.kind == "aten::slice" and node.has_input("end"):
             end = constant(node.input("end"))
             if constant(node.input("start")) in (0, None) and end in wanted:
-                yield node, int(end)  # type: ignore[arg-type]
+                yield node, int(end)
 
 
 def _node_finding(node: TSNode, kind: str, severity: str, message: str, hint: str) -> Finding:

@@ -105,3 +105,7 @@ class OpRegistry:
     def names(self) -> Iterable[str]:
         """Every registered op name."""
         return sorted(self._specs)
+
+    def specs(self, name: str) -> list[HandlerSpec]:
+        """The handlers registered for ``name``, oldest opset first."""
+        return sorted(self._specs.get(name, ()), key=lambda s: s.since_opset)
