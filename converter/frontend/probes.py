@@ -58,15 +58,22 @@ def _unchanging(
     ]
     if all(np.array_equal(v, e) for vs in variants for v, e in zip(vs, examples, strict=True)):
         return []  # inputs that cannot change (e.g. all-zero integers): nothing to learn
-    outputs = [run(v) for v in variants]
-    findings = []
+    outputs = []
+    for variant in variants:
+        try:
+            outputs.append(run(variant))
+        except Exception:  # e.g. indices out of range: this probe says nothing
+            continue
+    findings: list[Finding] = []
+    if len(outputs) < 2:
+        return findings
     for i, first in enumerate(base):
         if all(o[i].shape == first.shape and np.array_equal(o[i], first) for o in outputs):
             findings.append(
                 Finding(
                     "unchanging-output",
                     "warning",
-                    f"output {i} stayed the same for {len(variants) + 1} different inputs",
+                    f"output {i} stayed the same for {len(outputs) + 1} different inputs",
                     hint="if it should depend on the input, a Python branch or value "
                     "was frozen while tracing; script that part instead",
                 )
@@ -75,11 +82,8 @@ def _unchanging(
 
 
 def _negated(a: np.ndarray) -> np.ndarray:
-    if a.dtype == np.bool_:
-        return ~a
-    if np.issubdtype(a.dtype, np.unsignedinteger):
-        return a
-    return -a
+    """Floats change sign; integers (often indices) and booleans are kept valid."""
+    return -a if np.issubdtype(a.dtype, np.floating) else a
 
 
 def _resize_problem(

@@ -91,7 +91,8 @@ def _probes(
     examples: Sequence[torch.Tensor], dims: Mapping[int, Sequence[int]]
 ) -> list[tuple[torch.Tensor, ...]]:
     arrays = [x.detach().cpu().numpy() for x in examples]
-    variants = [gen.revalued(arrays, seed=11), [-a if a.dtype != np.bool_ else ~a for a in arrays]]
+    negated = [-a if np.issubdtype(a.dtype, np.floating) else a for a in arrays]
+    variants = [gen.revalued(arrays, seed=11), negated]
     if dims:
         variants.append(gen.resized(arrays, {i: list(d) for i, d in dims.items()}, seed=12))
     return [tuple(torch.from_numpy(np.array(a)) for a in v) for v in variants]

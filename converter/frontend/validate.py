@@ -65,7 +65,11 @@ def training_mode(graph: torch._C.Graph) -> Iterator[Finding]:
         kind = node.kind.rstrip("_")
         if kind in _DROPOUTS and constant(node.input("train")) is True:
             what = "drops activations at random"
-        elif kind == "aten::batch_norm" and constant(node.input("training")) is True:
+        elif (
+            kind == "aten::batch_norm"
+            and constant(node.input("training")) is True
+            and constant(node.input("running_mean")) is not None
+        ):
             what = "normalizes with the statistics of each batch, not the running ones"
         elif (
             kind == "aten::instance_norm"

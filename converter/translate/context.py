@@ -278,6 +278,8 @@ class TranslationContext:
         )
         meta = self._provenance()
         ident = next(self._ids)
+        while inputs and inputs[-1] is None:  # trailing optional inputs are left out
+            inputs = inputs[:-1]
         node = ir.Node(
             "",
             op_type,

@@ -57,10 +57,16 @@ class _MaxWithIndices(nn.Module):
 class _ScriptedUpsample(nn.Module):
     """The aten ops F.interpolate calls, without its scripted argument checks."""
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         a = torch._C._nn.upsample_nearest2d(x, None, [2.0, 3.0])
         b = torch._C._nn.upsample_bilinear2d(x, [5, 11], True, None)
-        return a, b
+        # output_size with the scales that give it (the non-.vec overload's scales_h/scales_w)
+        c = torch._C._nn.upsample_nearest2d(x, [12, 20], 1.5, 2.5)
+        return a, b, c
+
+
+def _unrelated_scales(t: torch.Tensor) -> torch.Tensor:
+    return torch._C._nn.upsample_nearest2d(t, [16, 16], 3.0, 3.0)
 
 
 def _interp(**kwargs: object) -> nn.Module:
@@ -92,6 +98,9 @@ CASES = [
     OpCase("max_pool2d_indices_pad_dynamic",
            lambda: _MaxWithIndices(nn.MaxPool2d(3, 2, padding=1, return_indices=True)), _x2,
            dynamic_dims=_HW),
+    OpCase("max_pool2d_indices_opset17",  # ReduceProd: axes input from 18, none given here
+           lambda: _MaxWithIndices(nn.MaxPool2d(2, return_indices=True)), _x2, opset=17,
+           expect_ops=frozenset({"MaxPool", "Shape", "ReduceProd", "Mod"})),
     OpCase("max_pool1d", lambda: nn.MaxPool1d(3, stride=2), _x1, expect_ops=_MAX),
     OpCase("max_pool1d_ceil_pad", lambda: nn.MaxPool1d(2, 2, padding=1, ceil_mode=True),
            lambda: (torch.randn(2, 3, 5),)),
@@ -186,6 +195,7 @@ CASES = [
     OpCase("max_pool2d_indices_scripted",
            lambda: _MaxWithIndices(nn.MaxPool2d(2, return_indices=True)), _x2, mode="script"),
     OpCase("upsample_scripted", _ScriptedUpsample, _x2, mode="script"),
+    OpCase("upsample_traced", _ScriptedUpsample, _x2),
 ]  # fmt: skip
 
 
@@ -197,6 +207,7 @@ def test_parity(case: OpCase, tmp_path: Path) -> None:
 REFUSED = [
     ("avg_pool2d_divisor_override", lambda: nn.AvgPool2d(2, divisor_override=3), _x2,
      "divisor_override"),
+    ("upsample_unrelated_scales", lambda: _Fn(_unrelated_scales), _x2, "unrelated scales"),
     ("adaptive_avg_pool_uneven", lambda: nn.AdaptiveAvgPool2d(3), _x2, "not a multiple"),
     ("adaptive_max_pool_uneven", lambda: nn.AdaptiveMaxPool2d((3, 5)), _x2_odd, "not a multiple"),
 ]  # fmt: skip

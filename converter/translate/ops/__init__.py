@@ -11,12 +11,27 @@ from converter.translate.ops import (
     norm,
     pool,
     prim,
+    reduction,
+    shape,
+    tensor,
 )
 from converter.translate.registry import OpRegistry
 
 __all__ = ["FAMILIES", "default_registry"]
 
-FAMILIES = (prim, elementwise, activation, linear, conv, norm, pool, control_flow)
+FAMILIES = (
+    prim,
+    elementwise,
+    activation,
+    linear,
+    conv,
+    norm,
+    pool,
+    control_flow,
+    shape,
+    tensor,
+    reduction,
+)
 
 
 def default_registry() -> OpRegistry:

@@ -23,43 +23,49 @@ def _ints(ctx: TranslationContext, node: TSNode, name: str, n: int) -> list[int]
     return _expand(ctx.const_ints(node.input(name)), n)
 
 
+def _conv_pads(padding: list[int] | str, kernel: list[int], dilation: list[int]) -> list[int]:
+    """ONNX pads (all begins, then all ends) for symmetric int padding or 'same'/'valid'."""
+    if isinstance(padding, list):
+        return _expand(padding, len(kernel)) * 2
+    if padding == "valid":
+        return [0] * 2 * len(kernel)
+    if padding != "same":
+        raise Unsupported(f"unknown convolution padding {padding!r}")
+    # 'same' (stride 1): the odd one of the total padding goes at the end, as in PyTorch
+    total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
+    return [t // 2 for t in total] + [t - t // 2 for t in total]
+
+
 def _conv(
     ctx: TranslationContext,
     node: TSNode,
-    pads: list[int] | str,
-    *,
-    transposed: bool = False,
+    padding: list[int] | str,
     output_padding: list[int] | None = None,
 ) -> ir.Value:
-    """Emit Conv or ConvTranspose; ``pads`` are per-dim symmetric pads or 'same'/'valid'."""
+    """Emit Conv, or ConvTranspose when ``output_padding`` is given; adds a missing batch dim."""
     x = ctx.tensor(node.input("input"))
     w = ctx.tensor(node.input("weight"), ctx.dtype(x))
-    b = None if ctx.is_none(node.input("bias")) else ctx.tensor(node.input("bias"), ctx.dtype(x))
     n = ctx.rank(w) - 2
     kernel = [ctx.static_dim(w, d) for d in range(2, n + 2)]
-    if any(k is None for k in kernel):
+    if None in kernel:
         raise Unsupported("the convolution kernel size is not static")
     dilation = _ints(ctx, node, "dilation", n)
-    if isinstance(pads, str):
-        total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]  # type: ignore[operator]
-        begin = [t // 2 for t in total] if pads == "same" else [0] * n
-        end = [t - s for t, s in zip(total, begin, strict=True)] if pads == "same" else [0] * n
-    else:
-        begin = end = _expand(pads, n)
+    attrs: dict[str, object] = {
+        "kernel_shape": kernel,
+        "strides": _ints(ctx, node, "stride", n),
+        "pads": _conv_pads(padding, kernel, dilation),  # type: ignore[arg-type]
+        "dilations": dilation,
+        "group": ctx.const_int(node.input("groups")),
+    }
+    if output_padding is not None:
+        attrs["output_padding"] = output_padding
+    inputs = [x, w]
+    if not ctx.is_none(node.input("bias")):  # no empty trailing input when there is no bias
+        inputs.append(ctx.tensor(node.input("bias"), ctx.dtype(x)))
     unbatched = ctx.rank(x) == n + 1
     if unbatched:
-        x = ctx.op("Unsqueeze", x, ctx.constant([0]))
-    attrs: dict[str, object] = {"output_padding": output_padding} if transposed else {}
-    y = ctx.op(
-        "ConvTranspose" if transposed else "Conv",
-        x, w, b,
-        kernel_shape=kernel,
-        strides=_ints(ctx, node, "stride", n),
-        pads=begin + end,
-        dilations=dilation,
-        group=ctx.const_int(node.input("groups")),
-        **attrs,
-    )  # fmt: skip
+        inputs[0] = ctx.op("Unsqueeze", x, ctx.constant([0]))
+    y = ctx.op("Conv" if output_padding is None else "ConvTranspose", *inputs, **attrs)
     return ctx.op("Squeeze", y, ctx.constant([0])) if unbatched else y
 
 
@@ -71,7 +77,7 @@ def aten_convolution(ctx: TranslationContext, node: TSNode) -> Entry:
         return _conv(ctx, node, pads)
     n = len(ctx.const_ints(node.input("stride")))
     output_padding = _ints(ctx, node, "output_padding", n)
-    return _conv(ctx, node, pads, transposed=True, output_padding=output_padding)
+    return _conv(ctx, node, pads, output_padding)
 
 
 @handler("aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution_mode")
@@ -81,12 +87,9 @@ def aten_conv(ctx: TranslationContext, node: TSNode) -> Entry:
     Also the ``.padding`` overloads and ``aten::_convolution_mode``, where padding is 'same' or
     'valid'.
     """  # noqa: E501
-    padding = ctx.const(node.input("padding"))
-    if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise Unsupported(f"unknown convolution padding {padding!r}")
-        return _conv(ctx, node, padding)
-    return _conv(ctx, node, ctx.const_ints(node.input("padding")))
+    mode = ctx.const(node.input("padding"))
+    pads = mode if isinstance(mode, str) else ctx.const_ints(node.input("padding"))
+    return _conv(ctx, node, pads)
 
 
 @handler("aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d")
@@ -95,7 +98,7 @@ def aten_conv_transpose(ctx: TranslationContext, node: TSNode) -> Entry:
     n = ctx.rank(ctx.tensor(node.input("weight"))) - 2
     output_padding = _ints(ctx, node, "output_padding", n)
     pads = ctx.const_ints(node.input("padding"))
-    return _conv(ctx, node, pads, transposed=True, output_padding=output_padding)
+    return _conv(ctx, node, pads, output_padding)
 
 
 # ---- padding ---------------------------------------------------------------------------------

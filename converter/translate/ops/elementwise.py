@@ -39,7 +39,13 @@ def _binary(ctx: TranslationContext, node: TSNode, op_type: str, *, swap: bool =
 
 @handler("aten::add", "aten::add_")
 def aten_add(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
+    """aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor;
+    aten::add.t(t[] a, t[] b) -> t[] (list concatenation)"""
+    if node.overload == "t":
+        a, b = ctx.entry(node.inputs[0]), ctx.entry(node.inputs[1])
+        if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            return [*a, *b]
+        return ctx.op("Concat", ctx.tensor(node.inputs[0]), ctx.tensor(node.inputs[1]), axis=0)
     return _binary(ctx, node, "Add")
 
 

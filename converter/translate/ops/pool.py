@@ -6,6 +6,7 @@ import dataclasses
 import math
 import re
 
+import numpy as np
 import onnx_ir as ir
 
 from converter.frontend.ts_ir import TSNode
@@ -129,10 +130,8 @@ def aten_max_pool(ctx: TranslationContext, node: TSNode) -> Entry:
     with_indices = len(node.outputs) == 2
     attrs = window.attrs(dilations=window.dilations)
     y, idx = _max_pool(ctx, x, attrs, with_indices and _used(node.outputs[1]))
-    y, idx = _trim_ceil(ctx, x, window, y, idx)
-    if not with_indices:
-        return _unbatched(ctx, y, added)
-    return _unbatched(ctx, y, added), _unbatched(ctx, idx, added)
+    outs = [_unbatched(ctx, v, added) for v in _trim_ceil(ctx, x, window, y, idx)]
+    return tuple(outs) if with_indices else outs[0]
 
 
 @handler("aten::avg_pool1d", "aten::avg_pool2d", "aten::avg_pool3d")
@@ -145,8 +144,31 @@ def aten_avg_pool(ctx: TranslationContext, node: TSNode) -> Entry:
     window = _window(ctx, node, n)
     include = int(bool(ctx.const(node.input("count_include_pad"))))
     y = ctx.op("AveragePool", x, **window.attrs(count_include_pad=include))
-    (y,) = _trim_ceil(ctx, x, window, y)
-    return _unbatched(ctx, y, added)
+    return _unbatched(ctx, _trim_ceil(ctx, x, window, y)[0], added)
+
+
+def _adaptive_kernel(
+    ctx: TranslationContext, node: TSNode, x: ir.Value, n: int, global_ok: bool
+) -> list[int] | None:
+    """Kernel (= stride) of an adaptive pool as a plain pool; None: a global pool will do."""
+    wanted = ctx.const(node.input("output_size"))
+    wanted = list(wanted) if isinstance(wanted, list | tuple) else [wanted]
+    wanted = wanted * n if len(wanted) == 1 else wanted  # None keeps that input size
+    sizes = [ctx.static_dim(x, d) for d in range(2, n + 2)]
+    out = [i if o is None else int(o) for o, i in zip(wanted, sizes, strict=True)]
+    if global_ok and all(o == 1 for o in out):
+        return None
+    kernel = []
+    for i, o in zip(sizes, out, strict=True):
+        if i is None or o is None:
+            raise Unsupported(f"adaptive pooling to {out} needs static input spatial sizes")
+        if i % o:
+            raise Unsupported(
+                f"adaptive pooling from {sizes} to {out}: the input is not a multiple of the "
+                "output, so the windows differ in size, which ONNX pooling cannot express"
+            )
+        kernel.append(i // o)
+    return kernel
 
 
 @handler("aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_avg_pool3d")
@@ -156,30 +178,24 @@ def aten_adaptive_pool(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor; adaptive_max_pool2d(Tensor self, int[2] output_size) -> (Tensor, Tensor)"""  # noqa: E501
     n, is_max = _dims(node), "max" in node.kind
     x, added = _batched(ctx, ctx.tensor(node.input("self")), n)
-    wanted = ctx.const(node.input("output_size"))
-    wanted = list(wanted) * (n if len(wanted) == 1 else 1)  # type: ignore[arg-type]
-    sizes = [ctx.static_dim(x, d) for d in range(2, n + 2)]
-    out = [i if o is None else int(o) for o, i in zip(wanted, sizes, strict=True)]
     indices = is_max and _used(node.outputs[1])
+    kernel = _adaptive_kernel(ctx, node, x, n, global_ok=not indices)
     idx = None
-    if all(o == 1 for o in out) and not indices:
+    if kernel is None:
         y = ctx.op("GlobalMaxPool" if is_max else "GlobalAveragePool", x)
-    elif any(i is None for i in sizes):
-        raise Unsupported(f"adaptive pooling to {out} needs static input spatial sizes")
-    elif any(i % o for i, o in zip(sizes, out, strict=True)):  # type: ignore[operator]
-        raise Unsupported(
-            f"adaptive pooling from {sizes} to {out}: the input is not a multiple of the output, "
-            "so the windows have different sizes, which ONNX pooling cannot express"
-        )
+    elif is_max:
+        y, idx = _max_pool(ctx, x, _Window(kernel, kernel, [0] * n, [1] * n).attrs(), indices)
     else:
-        kernel = [i // o for i, o in zip(sizes, out, strict=True)]  # type: ignore[operator]
-        attrs = _Window(kernel, kernel, [0] * n, [1] * n).attrs()
-        if is_max:
-            y, idx = _max_pool(ctx, x, attrs, indices)
-        else:
-            y = ctx.op("AveragePool", x, **attrs)
-    y = _unbatched(ctx, y, added)
-    return (y, _unbatched(ctx, idx, added)) if is_max else y
+        y = ctx.op("AveragePool", x, **_Window(kernel, kernel, [0] * n, [1] * n).attrs())
+    if is_max:
+        return _unbatched(ctx, y, added), _unbatched(ctx, idx, added)
+    return _unbatched(ctx, y, added)
+
+
+def _floats(value: object) -> list[float]:
+    if isinstance(value, list | tuple):
+        return [float(v) for v in value]
+    return [float(value)]  # type: ignore[arg-type]
 
 
 def _resize_target(
@@ -188,53 +204,50 @@ def _resize_target(
     """(scales, sizes) inputs of Resize, one of them None, from either upsample overload."""
     if node.has_input("scale_factors"):  # the .vec overloads
         if not ctx.is_none(node.input("scale_factors")):
-            factors = [float(s) for s in ctx.const(node.input("scale_factors"))]  # type: ignore[attr-defined]
+            factors = _floats(ctx.const(node.input("scale_factors")))
             return ctx.constant([1.0, 1.0] + factors * (n if len(factors) == 1 else 1)), None
-    else:
-        explicit = [ctx.const(node.input(a)) for a in node.arg_names if a.startswith("scales")]
-        if any(s is not None for s in explicit):
-            return _explicit_scales(ctx, node, x, explicit), None
+    elif any(not ctx.is_none(node.input(a)) for a in node.arg_names if a.startswith("scales")):
+        return _explicit_scales(ctx, node, x), None
     size = ctx.size_list(node.input("output_size"))
     batch_channels = ctx.op("Shape", x, end=2)
     size_value = ctx.constant(size) if isinstance(size, list) else size
     return None, ctx.op("Concat", batch_channels, size_value, axis=0)
 
 
-def _explicit_scales(
-    ctx: TranslationContext, node: TSNode, x: ir.Value, scales: list[object]
-) -> ir.Value:
-    """output_size plus scales_*: PyTorch maps coordinates with the scales; ONNX can when the
-    output size is what the scales give."""
+def _explicit_scales(ctx: TranslationContext, node: TSNode, x: ir.Value) -> ir.Value:
+    """output_size with scales_*: PyTorch maps coordinates by the scales, as ONNX Resize does
+    with scales, provided the output size is the one the scales give."""
     out = ctx.const_ints(node.input("output_size"))
+    names = [a for a in node.arg_names if a.startswith("scales")]
+    scales = [ctx.const(node.input(a)) for a in names]
     sizes = [ctx.static_dim(x, d) for d in range(2, ctx.rank(x))]
-    if (
-        None in scales
-        or None in sizes
-        or any(
-            o != math.floor(i * s)
-            for o, i, s in zip(out, sizes, scales, strict=True)  # type: ignore[operator]
-        )
+    factors = [float(np.float32(s)) for s in scales if isinstance(s, int | float)]
+    if len(factors) != len(out) or not all(
+        i is not None and o == math.floor(i * f)
+        for o, i, f in zip(out, sizes, factors, strict=True)
     ):
-        raise Unsupported(f"upsampling to {out} with unrelated explicit scales {scales}")
-    return ctx.constant([1.0, 1.0] + [float(s) for s in scales])  # type: ignore[arg-type]
+        raise Unsupported(
+            f"upsampling to {out} with unrelated scales {scales} ({', '.join(names)})"
+        )
+    return ctx.constant([1.0, 1.0, *factors])
 
 
 @handler("aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d")
 @handler("aten::upsample_linear1d", "aten::upsample_bilinear2d", "aten::upsample_trilinear3d")
 def aten_upsample(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::upsample_bilinear2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor; also upsample_bilinear2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None)"""  # noqa: E501
+    """aten::upsample_bilinear2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor; also upsample_bilinear2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) and the nearest/1d/3d ops"""  # noqa: E501
     x = ctx.tensor(node.inputs[0])
     n = _dims(node)
     if ctx.rank(x) != n + 2:
         raise Unsupported(f"{node.kind} expects a rank-{n + 2} input")
     scales, sizes = _resize_target(ctx, node, x, n)
     if "nearest" in node.kind:  # src = floor(dst * in / out)
-        attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric")
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric"}
         attrs["nearest_mode"] = "floor"
     else:
-        # PyTorch's align_corners=False is ONNX half_pixel, also for an output size of 1.
+        # PyTorch's align_corners=False is ONNX half_pixel, also for an output size of 1
+        # (pytorch_half_pixel would map that one pixel to 0, PyTorch maps it to in/2 - 0.5).
         align = bool(ctx.const(node.input("align_corners")))
-        attrs = dict(mode="linear", coordinate_transformation_mode=(
-            "align_corners" if align else "half_pixel"
-        ))  # fmt: skip
+        mode = "align_corners" if align else "half_pixel"
+        attrs = {"mode": "linear", "coordinate_transformation_mode": mode}
     return ctx.op("Resize", x, None, scales, sizes, **attrs)

@@ -8,7 +8,10 @@ from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
 from converter.translate.registry import handler
 
-__all__: list[str] = []
+__all__ = ["SYMBOLIC_DIM"]
+
+# Metadata key on a 0-d size tensor: the name of the symbolic input dim it measures.
+SYMBOLIC_DIM = "jit2onnx.symbolic_dim"
 
 
 @handler("prim::Constant")
@@ -37,6 +40,10 @@ def prim_list_unpack(ctx: TranslationContext, node: TSNode) -> tuple[Entry, ...]
 def prim_tuple_index(ctx: TranslationContext, node: TSNode) -> Entry:
     """prim::TupleIndex(tuple, int) -> Any"""
     items = ctx.entry(node.inputs[0])
+    if isinstance(items, ir.Value) and items.shape is not None and len(items.shape) == 1:
+        # A 1-D tensor standing for a list of ints (e.g. a shape computed at run time).
+        index = ctx.cast(ctx.tensor(node.inputs[1]), ir.DataType.INT64)
+        return ctx.op("Gather", items, index, axis=0)
     if not isinstance(items, list | tuple):
         raise Unsupported("indexing a list computed at run time")
     return items[ctx.const_int(node.inputs[1])]
@@ -50,17 +57,30 @@ def aten_size_int(ctx: TranslationContext, node: TSNode) -> Entry:
     static = ctx.static_dim(x, dim)
     if static is not None:
         return static
-    shape = ctx.op("Shape", x)
-    return ctx.op("Gather", shape, ctx.constant(dim if dim >= 0 else dim + ctx.rank(x)), axis=0)
+    return _runtime_dim(ctx, ctx.op("Shape", x), x, dim if dim >= 0 else dim + ctx.rank(x))
+
+
+def _runtime_dim(ctx: TranslationContext, shape: ir.Value, x: ir.Value, dim: int) -> ir.Value:
+    """Dim ``dim`` of ``x`` as a 0-d INT64 tensor, tagged with its symbolic name if it has one."""
+    size = ctx.op("Gather", shape, ctx.constant(dim), axis=0)
+    name = x.shape[dim].value if x.shape is not None else None  # type: ignore[union-attr]
+    if isinstance(name, str):
+        size.meta[SYMBOLIC_DIM] = name
+    return size
 
 
 @handler("aten::size")
 def aten_size(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::size(Tensor self) -> int[]"""
+    """aten::size(Tensor self) -> int[] (a list of ints and 0-d tensors when the rank is known)"""
     x = ctx.tensor(node.input("self"))
-    if x.shape is not None and x.shape.is_static():
+    if x.shape is None:
+        return ctx.op("Shape", x)
+    if x.shape.is_static():
         return [int(d) for d in x.shape]  # type: ignore[call-overload]
-    return ctx.op("Shape", x)
+    shape = ctx.op("Shape", x)
+    return [
+        d if isinstance(d, int) else _runtime_dim(ctx, shape, x, i) for i, d in enumerate(x.shape)
+    ]
 
 
 @handler("aten::dim")
