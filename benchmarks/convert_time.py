@@ -43,9 +43,8 @@ def main() -> None:
         if isinstance(result, str):
             print(f"| {folder.name} | {size:.0f} | refused: {result[:60]} | | |")
         else:
-            print(
-                f"| {folder.name} | {size:.0f} | {result[0]:.3f} | {result[1]:.3f} | {result[2]:.3f} |"
-            )
+            median, low, high = result
+            print(f"| {folder.name} | {size:.0f} | {median:.3f} | {low:.3f} | {high:.3f} |")
 
 
 if __name__ == "__main__":

@@ -238,7 +238,7 @@ class TranslationContext:
 
     def kind_of(self, ts_value: torch._C.Value) -> str:
         """Promotion category of an operand: "tensor", "zerodim" or "scalar"."""
-        if not isinstance(ts_value.type(), torch._C.TensorType):
+        if not isinstance(ts_value.type(), torch._C.TensorType) or _wrapped_number(ts_value):
             return "scalar"
         entry = self.entry(ts_value)
         if isinstance(entry, ir.Value) and entry.shape is not None and len(entry.shape) == 0:
@@ -354,6 +354,22 @@ class TranslationContext:
         while name in self.initializers:
             name, n = f"{base}_{n}", n + 1
         return name
+
+
+def _wrapped_number(ts_value: torch._C.Value) -> bool:
+    """A Python number the tracer recorded as a 0-dim double/long/bool tensor constant.
+
+    TorchScript keeps such constants as "wrapped numbers" for type promotion: an int tensor
+    times the constant 0.5 is float32, not float64.
+    """
+    if ts_value.node().kind() != "prim::Constant":
+        return False
+    value = ts_value.toIValue()
+    return (
+        isinstance(value, torch.Tensor)
+        and value.dim() == 0
+        and value.dtype in (torch.float64, torch.int64, torch.bool)
+    )
 
 
 def _no_translator(node: TSNode) -> None:

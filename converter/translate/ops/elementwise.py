@@ -171,3 +171,22 @@ def aten_rsqrt(ctx: TranslationContext, node: TSNode) -> Entry:
     if not ctx.dtype(x).is_floating_point():
         x = ctx.cast(x, ir.DataType.FLOAT)
     return ctx.op("Reciprocal", ctx.op("Sqrt", x))
+
+
+@handler("aten::remainder")
+def aten_remainder(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor (sign of the divisor)"""
+    a, b = node.inputs[0], node.inputs[1]
+    if _python_numbers(ctx, a, b):
+        return ctx.const(a) % ctx.const(b)  # type: ignore[operator]
+    (x, y), dtype = ctx.operands(a, b)
+    if dtype.is_floating_point():
+        return ctx.op("Sub", x, ctx.op("Mul", ctx.op("Floor", ctx.op("Div", x, y)), y))
+    return ctx.op("Mod", x, y, fmod=0)
+
+
+@handler("aten::fmod")
+def aten_fmod(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::fmod.Tensor(Tensor self, Tensor other) -> Tensor (sign of the dividend)"""
+    (x, y), _ = ctx.operands(node.inputs[0], node.inputs[1])
+    return ctx.op("Mod", x, y, fmod=1)
