@@ -126,7 +126,7 @@ def convert(
     warnings += [f.render().splitlines()[0] for f in report.findings if f.severity != "note"]
     inputs = graph_inputs(ts, arrays, kept)
     sizes = {g.name: g.size for g in kept}
-    onnx_model = translate(ts, inputs, registry or default_registry(), opts.opset, sizes).model
+    onnx_model = translate(ts, inputs, registry or default_registry(), opts.opset, sizes)
     _add_metadata(onnx_model, ts, report)
     _write_checked(onnx_model, output)
     return ConvertResult(

@@ -82,7 +82,8 @@ def resized(
 
 
 def _other_size(size: int) -> int:
-    return 3 if size != 3 else 2
+    """Another size of the same parity (ops such as GLU need even sizes), never 1."""
+    return size - 2 if size > 3 else size + 2
 
 
 def _random_like(

@@ -99,7 +99,7 @@ def test_verify_json_reports_per_output_errors(mlp: tuple[Path, Path], tmp_path:
     assert code == 0 and report["ok"] is True
     first = report["cases"][0]["outputs"][0]
     assert set(first) >= {"name", "max_abs", "max_rel", "tolerance", "ok", "expected_shape"}
-    assert report["cases"][2]["input_shapes"] == [[3, 4]]
+    assert report["cases"][2]["input_shapes"] == [[4, 4]]
 
 
 def test_parity_failure_exits_3(mlp: tuple[Path, Path], tmp_path: Path) -> None:

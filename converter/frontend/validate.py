@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from converter.frontend.findings import Finding, ValidationReport
+from converter.frontend.findings import Finding, Severity, ValidationReport
 from converter.frontend.load import TorchScriptModel
 from converter.frontend.probes import DimGroup, probe
 from converter.frontend.source_scan import scan_sources
@@ -201,7 +201,7 @@ def validate(
     failing: set[str] = set()
     if examples is not None:
         probed, failing = probe(model.run_arrays, examples, groups)
-        findings += _explain_failing(graph, probed, [g for g in groups if g.name in failing])
+        findings += _explain_failing(graph, probed, groups, failing)
     locations = [n.location for n in walk(graph) if n.location and not n.location.call_site]
     findings += scan_sources(locations)
     if any(f.kind == "constant-output" for f in findings):
@@ -211,26 +211,30 @@ def validate(
 
 
 def _explain_failing(
-    graph: torch._C.Graph, probed: list[Finding], failing: Sequence[DimGroup]
+    graph: torch._C.Graph, probed: list[Finding], groups: Sequence[DimGroup], failing: set[str]
 ) -> list[Finding]:
-    """Replace a failing dim's shape-mismatch by the constant-size nodes that explain it."""
-    candidates = list(baked_candidates(graph, [g.size for g in failing]))
+    """Name the constant-size nodes behind each symbolic dim; they explain a failing probe."""
+    candidates = list(baked_candidates(graph, [g.size for g in groups]))
     out = list(probed)
-    for group in failing:
+    for group in groups:
         matches = [node for node, size in candidates if size == group.size]
         if not matches:
             continue
-        mismatch = next(
-            f for f in out if f.kind == "shape-mismatch" and f"{group.name!r}" in f.message
-        )
-        out.remove(mismatch)
+        severity: Severity = "warning"
+        if group.name in failing:
+            mismatch = next(
+                f for f in out if f.kind == "shape-mismatch" and f"{group.name!r}" in f.message
+            )
+            out.remove(mismatch)
+            severity = mismatch.severity
         for node in matches:
             out.append(
                 Finding(
                     "baked-shape",
-                    mismatch.severity,
+                    severity,
                     f"{node.kind} uses the constant size {group.size}, the traced size of dim "
-                    f"{group.name!r}, so that dim cannot change",
+                    f"{group.name!r}"
+                    + (", so that dim cannot change" if group.name in failing else ""),
                     node.location,
                     node.scope,
                     node.render(),

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -17,7 +16,7 @@ import torch
 from converter.frontend.ts_ir import TSNode
 from converter.translate import dtypes
 
-__all__ = ["BakedDim", "Entry", "TranslationContext", "Unsupported"]
+__all__ = ["Entry", "TranslationContext", "Unsupported"]
 
 # What a TorchScript value translates to: an ONNX value, a Python constant, or a list/tuple.
 Entry = object  # ir.Value, a Python constant, a torch.Tensor, or a list/tuple of entries
@@ -29,16 +28,6 @@ class Unsupported(ValueError):
     """Raised by a handler for a node it cannot translate exactly (a refusal, not a bug)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class BakedDim:
-    """A constant size in the graph equal to the traced size of a symbolic input dim."""
-
-    dim: str
-    size: int
-    node: str
-    location: str
-
-
 class TranslationContext:
     """State of one translation: value map, emitted nodes, initializers and the opset."""
 
@@ -47,7 +36,6 @@ class TranslationContext:
         self.symbolic_sizes = dict(symbolic_sizes or {})
         self.nodes: list[ir.Node] = []
         self.initializers: dict[str, ir.Value] = {}
-        self.baked: list[BakedDim] = []
         self.node: TSNode | None = None
         self._entries: dict[int, Entry] = {}
         self._const_cache: dict[tuple[object, ...], ir.Value] = {}
@@ -270,11 +258,21 @@ class TranslationContext:
         return self.op_multi(op_type, *inputs, num_outputs=1, **attrs)[0]
 
     def op_multi(
-        self, op_type: str, *inputs: ir.Value | None, num_outputs: int, **attrs: object
+        self,
+        op_type: str,
+        *inputs: ir.Value | None,
+        num_outputs: int,
+        attributes: Mapping[str, object] | None = None,
+        **attrs: object,
     ) -> tuple[ir.Value, ...]:
-        """Emit one ONNX node with several outputs."""
-        attributes = ir.convenience.convert_attributes(
-            {k: v for k, v in attrs.items() if v is not None}  # type: ignore[misc]
+        """Emit one ONNX node with several outputs.
+
+        ``attributes`` holds attributes whose names clash with this method's parameters,
+        such as Split's own ``num_outputs``.
+        """
+        merged = {**attrs, **(attributes or {})}
+        converted = ir.convenience.convert_attributes(
+            {k: v for k, v in merged.items() if v is not None}  # type: ignore[misc]
         )
         meta = self._provenance()
         ident = next(self._ids)
@@ -284,7 +282,7 @@ class TranslationContext:
             "",
             op_type,
             inputs,
-            attributes,
+            converted,
             num_outputs=num_outputs,
             name=f"{op_type}_{ident}",
             metadata_props=meta,
@@ -339,15 +337,6 @@ class TranslationContext:
             if out.name in inferred:
                 out.type = ir.serde.deserialize_type_proto_for_type(inferred[out.name])
                 out.shape = ir.serde.deserialize_type_proto_for_shape(inferred[out.name])
-
-    def note_baked_sizes(self, sizes: Sequence[int]) -> None:
-        """Record constants in a size argument that equal a symbolic dim's traced size."""
-        where = str(self.node.location) if self.node and self.node.location else "unknown"
-        what = self.node.render() if self.node else ""
-        for size in sizes:
-            for dim, traced in self.symbolic_sizes.items():
-                if size == traced and size > 1:
-                    self.baked.append(BakedDim(dim, size, what, where))
 
     def _unique_name(self, base: str) -> str:
         name, n = base, 1

@@ -12,12 +12,11 @@ import torch
 from converter.errors import InternalError, SourceLocation, TranslationError, UnsupportedOpsError
 from converter.frontend.load import TorchScriptModel
 from converter.frontend.ts_ir import TSNode, walk
-from converter.translate.context import BakedDim, Entry, TranslationContext, Unsupported
+from converter.translate.context import Entry, TranslationContext, Unsupported
 from converter.translate.registry import OpRegistry
 
 __all__ = [
     "GraphInput",
-    "Translation",
     "exported_nodes",
     "op_histogram",
     "prescan",
@@ -34,14 +33,6 @@ class GraphInput:
     name: str
     dtype: ir.DataType
     dims: tuple[int | str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class Translation:
-    """The translated model plus the constant sizes that pin symbolic dims."""
-
-    model: ir.Model
-    baked: tuple[BakedDim, ...]
 
 
 def op_histogram(graph: torch._C.Graph) -> dict[str, int]:
@@ -86,7 +77,7 @@ def translate(
     registry: OpRegistry,
     opset: int,
     symbolic_sizes: dict[str, int],
-) -> Translation:
+) -> ir.Model:
     """Translate the flat forward graph of ``model`` to an ONNX model."""
     prescan(model, registry, opset)
     ctx = TranslationContext(opset, symbolic_sizes)
@@ -109,7 +100,7 @@ def translate(
         name=model.path.stem or "model",
     )
     onnx_model = ir.Model(graph, ir_version=_IR_VERSION[opset], producer_name="jit2onnx")
-    return Translation(onnx_model, tuple(ctx.baked))
+    return onnx_model
 
 
 def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, path: str) -> None:

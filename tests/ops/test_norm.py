@@ -83,6 +83,22 @@ class _FunctionalInstanceNorm(nn.Module):
         return torch.instance_norm(x, self.weight, self.bias, None, None, True, 0.1, 1e-5, False)
 
 
+class _FunctionalRmsNorm(nn.Module):
+    """F.rms_norm over the last two dims with a weight buffer and eps=None (finfo eps)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.linspace(0.5, 1.5, 64).reshape(8, 8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.rms_norm(x, [8, 8], self.weight)
+
+
+class _FunctionalLocalResponseNorm(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.local_response_norm(x, 4, alpha=1e-2, beta=0.6, k=2.0)
+
+
 class _FunctionalGroupNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.group_norm(x, 2, None, None, 1e-3, False)
@@ -101,6 +117,8 @@ _LN = frozenset({"LayerNormalization"})
 _IN = frozenset({"InstanceNormalization"})
 _BATCH_STATS = frozenset({"ReduceMean", "Sub", "Mul", "Add", "Sqrt", "Div", "Reshape"})
 _GROUP = _BATCH_STATS | {"Shape"}
+_RMS = frozenset({"Mul", "ReduceMean", "Add", "Sqrt", "Reciprocal"})
+_RMS23 = frozenset({"RMSNormalization"})
 
 CASES = [
     OpCase("batch_norm2d_after_relu", _bn_after_relu, _x2,
@@ -147,6 +165,29 @@ CASES = [
            dynamic_dims={0: (1,)}, expect_ops=_BATCH_STATS - {"Reshape"}),
     OpCase("instance_norm_dynamic_channels_opset17", lambda: nn.InstanceNorm1d(6), _x1, opset=17,
            dynamic_dims={0: (1,)}),
+    OpCase("rms_norm", lambda: _affine(nn.RMSNorm(10)), _x1, expect_ops=_RMS),
+    OpCase("rms_norm_2d_shape", lambda: _affine(nn.RMSNorm((8, 8), eps=1e-3)), _x2,
+           expect_ops=_RMS),
+    OpCase("rms_norm_no_affine", lambda: nn.RMSNorm(8, elementwise_affine=False), _x2,
+           expect_ops=_RMS),
+    OpCase("rms_norm_small_values_default_eps",
+           lambda: _affine(nn.RMSNorm(10)), lambda: (torch.randn(2, 6, 10) * 1e-3,)),
+    OpCase("rms_norm_opset17", lambda: _affine(nn.RMSNorm(10, eps=1e-2)), _x1, opset=17,
+           expect_ops=_RMS),
+    OpCase("rms_norm_opset23", lambda: _affine(nn.RMSNorm(10)), _x1, opset=23,
+           expect_ops=_RMS23),
+    OpCase("rms_norm_2d_shape_opset23", lambda: _affine(nn.RMSNorm((8, 8), eps=1e-3)), _x2,
+           opset=23, expect_ops=_RMS23),
+    OpCase("rms_norm_no_affine_opset23", lambda: nn.RMSNorm(8, elementwise_affine=False), _x2,
+           opset=23, expect_ops=_RMS23),
+    OpCase("rms_norm_small_values_default_eps_opset23",
+           lambda: _affine(nn.RMSNorm(10)), lambda: (torch.randn(2, 6, 10) * 1e-3,), opset=23),
+    OpCase("rms_norm_functional", _FunctionalRmsNorm, _x2, expect_ops=_RMS),
+    OpCase("local_response_norm", lambda: nn.LocalResponseNorm(3), _x2),
+    OpCase("local_response_norm_3d_input", lambda: nn.LocalResponseNorm(2, k=0.5), _x1),
+    OpCase("local_response_norm_5d_input", lambda: nn.LocalResponseNorm(5, beta=0.5), _x3),
+    OpCase("local_response_norm_functional_opset17", _FunctionalLocalResponseNorm, _x2,
+           opset=17),
     # scripted: nn.LayerNorm scripts to a bare layer_norm; the others call the functions
     OpCase("layer_norm_scripted", lambda: _affine(nn.LayerNorm(8)), _x2, mode="script",
            expect_ops=_LN),
@@ -157,6 +198,14 @@ CASES = [
            expect_ops=_IN),
     OpCase("group_norm_functional_scripted", _FunctionalGroupNorm, _x1, mode="script",
            expect_ops=_GROUP),
+    OpCase("rms_norm_scripted", lambda: _affine(nn.RMSNorm(10)), _x1, mode="script",
+           expect_ops=_RMS),
+    OpCase("rms_norm_scripted_opset23", lambda: _affine(nn.RMSNorm(10)), _x1, mode="script",
+           opset=23, expect_ops=_RMS23),
+    OpCase("rms_norm_functional_scripted", _FunctionalRmsNorm, _x2, mode="script",
+           expect_ops=_RMS),
+    OpCase("rms_norm_functional_scripted_opset23", _FunctionalRmsNorm, _x2, mode="script",
+           opset=23, expect_ops=_RMS23),
 ]  # fmt: skip
 
 

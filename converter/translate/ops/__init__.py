@@ -12,6 +12,7 @@ from converter.translate.ops import (
     pool,
     prim,
     reduction,
+    rnn,
     shape,
     tensor,
 )
@@ -31,6 +32,7 @@ FAMILIES = (
     shape,
     tensor,
     reduction,
+    rnn,
 )
 
 

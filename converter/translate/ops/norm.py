@@ -134,3 +134,43 @@ def aten_instance_norm(ctx: TranslationContext, node: TSNode) -> Entry:
         raise Unsupported("instance_norm without input statistics needs running statistics")
     scale, shift = _ones_zeros(ctx, x, c, weight, bias)
     return ctx.op("BatchNormalization", x, scale, shift, mean, var, epsilon=eps)
+
+
+def _rms_args(
+    ctx: TranslationContext, node: TSNode
+) -> tuple[ir.Value, list[int], ir.Value | None, float, ir.DataType]:
+    """rms_norm's input, normalized_shape, weight, eps and the dtype PyTorch computes in."""
+    x = ctx.tensor(node.input("input"))
+    if not ctx.dtype(x).is_floating_point():
+        raise Unsupported("rms_norm of a non-float tensor")
+    # PyTorch computes in float32 for half and bfloat16 inputs (float64 for float64), and
+    # eps=None is the epsilon of that type, not of the input's (torch.finfo(float32).eps).
+    stash = ir.DataType.DOUBLE if ctx.dtype(x) == ir.DataType.DOUBLE else ir.DataType.FLOAT
+    eps_arg = node.input("eps")
+    default_eps = float(np.finfo(np.float64 if stash == ir.DataType.DOUBLE else np.float32).eps)
+    eps = default_eps if ctx.is_none(eps_arg) else float(ctx.const(eps_arg))  # type: ignore[arg-type]
+    shape = ctx.const_ints(node.input("normalized_shape"))
+    return x, shape, _optional(ctx, node, "weight", x), eps, stash
+
+
+@handler("aten::rms_norm")
+def aten_rms_norm(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::rms_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, float? eps=None) -> Tensor"""  # noqa: E501
+    x, shape, weight, eps, stash = _rms_args(ctx, node)
+    xs = ctx.cast(x, stash)
+    axes = list(range(ctx.rank(x) - len(shape), ctx.rank(x)))
+    mean_square = _reduce_mean(ctx, ctx.op("Mul", xs, xs), axes)
+    inv_rms = ctx.op(
+        "Reciprocal", ctx.op("Sqrt", ctx.op("Add", mean_square, ctx.constant(eps, stash)))
+    )
+    y = ctx.cast(ctx.op("Mul", xs, inv_rms), ctx.dtype(x))
+    return y if weight is None else ctx.op("Mul", y, weight)
+
+
+@handler("aten::rms_norm", since_opset=23)
+def aten_rms_norm_23(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::rms_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, float? eps=None) -> Tensor (ONNX RMSNormalization, opset 23)"""  # noqa: E501
+    x, shape, weight, eps, stash = _rms_args(ctx, node)
+    if weight is None:
+        weight = ctx.constant(np.ones(shape), ctx.dtype(x))
+    return ctx.op("RMSNormalization", x, weight, axis=-len(shape), epsilon=eps, stash_type=stash)

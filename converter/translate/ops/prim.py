@@ -76,7 +76,7 @@ def aten_size(ctx: TranslationContext, node: TSNode) -> Entry:
     if x.shape is None:
         return ctx.op("Shape", x)
     if x.shape.is_static():
-        return [int(d) for d in x.shape]  # type: ignore[call-overload]
+        return list(x.shape.numpy())
     shape = ctx.op("Shape", x)
     return [
         d if isinstance(d, int) else _runtime_dim(ctx, shape, x, i) for i, d in enumerate(x.shape)

@@ -85,7 +85,7 @@ def aten_sum(ctx: TranslationContext, node: TSNode) -> Entry:
         values = ctx.const(node.inputs[0])
         if not isinstance(values, list | tuple):
             raise Unsupported("sum of a list computed at run time")
-        return sum(values)  # type: ignore[arg-type]
+        return sum(values)
     x = ctx.tensor(node.input("self"))
     cast = _with_dtype(ctx, node, x)
     x = _integral_to_int64(ctx, x) if cast is x else cast

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import onnx_ir as ir
+import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
@@ -40,7 +41,7 @@ def _dims(x: ir.Value) -> list[Dim]:
     assert x.shape is not None
     out: list[Dim] = []
     for d in x.shape:
-        out.append(d if isinstance(d, int) else d.value)  # type: ignore[union-attr]
+        out.append(d if isinstance(d, int) else d.value)
     return out
 
 
@@ -87,9 +88,9 @@ def _infer_minus_one(in_dims: Sequence[Dim], out_dims: list[Dim]) -> list[Dim]:
     return [fill if d == -1 else d for d in out_dims]
 
 
-def _size_entries(ctx: TranslationContext, ts_value: object) -> list[Entry] | None:
+def _size_entries(ctx: TranslationContext, ts_value: torch._C.Value) -> list[Entry] | None:
     """The elements of an int-list argument, or None when the whole list is a run-time tensor."""
-    entry = ctx.entry(ts_value)  # type: ignore[arg-type]
+    entry = ctx.entry(ts_value)
     if isinstance(entry, list | tuple):
         return list(entry)
     if isinstance(entry, ir.Value) and entry.const_value is not None:
@@ -97,17 +98,16 @@ def _size_entries(ctx: TranslationContext, ts_value: object) -> list[Entry] | No
     return None
 
 
-def _reshape(ctx: TranslationContext, x: ir.Value, ts_size: object) -> ir.Value:
+def _reshape(ctx: TranslationContext, x: ir.Value, ts_size: torch._C.Value) -> ir.Value:
     """Reshape ``x`` to a PyTorch size argument (constant or partly computed at run time)."""
     entries = _size_entries(ctx, ts_size)
-    if ctx.is_const(ts_size):  # type: ignore[arg-type]
-        sizes = ctx.const_ints(ts_size)  # type: ignore[arg-type]
-        ctx.note_baked_sizes(sizes)
+    if ctx.is_const(ts_size):
+        sizes = ctx.const_ints(ts_size)
         zero = 0 in sizes
         y = ctx.op("Reshape", x, ctx.constant(sizes, INT64), allowzero=1 if zero else None)
         out_dims: list[Dim] = list(sizes)
     else:
-        shape = ctx.size_list(ts_size)  # type: ignore[arg-type]
+        shape = ctx.size_list(ts_size)
         assert isinstance(shape, ir.Value)
         out_dims = [_dim_of_entry(e) for e in entries] if entries is not None else []
         zero = 0 in out_dims
@@ -141,23 +141,24 @@ def _shape_range(
 ) -> list[int | ir.Value]:
     """Dims [start, end) of ``x``: ints where static, a Shape slice where not."""
     dims = _dims(x)[start:end]
-    if all(isinstance(d, int) for d in dims):
-        return [int(d) for d in dims]  # type: ignore[arg-type]
+    ints = [d for d in dims if isinstance(d, int)]
+    if len(ints) == len(dims):
+        return list(ints)
     return [ctx.op("Shape", x, start=start, end=end)]
 
 
-def _one_elem(ctx: TranslationContext, ts_value: object, default: int) -> ir.Value:
+def _one_elem(ctx: TranslationContext, ts_value: torch._C.Value, default: int) -> ir.Value:
     """An optional int argument (constant or 0-d run-time tensor) as a 1-element INT64 tensor."""
-    if ctx.is_none(ts_value):  # type: ignore[arg-type]
+    if ctx.is_none(ts_value):
         return ctx.constant([default], INT64)
-    if ctx.is_const(ts_value):  # type: ignore[arg-type]
-        return ctx.constant([ctx.const_int(ts_value)], INT64)  # type: ignore[arg-type]
-    value = ctx.tensor(ts_value, INT64)  # type: ignore[arg-type]
+    if ctx.is_const(ts_value):
+        return ctx.constant([ctx.const_int(ts_value)], INT64)
+    value = ctx.tensor(ts_value, INT64)
     return ctx.op("Reshape", value, ctx.constant([1], INT64))
 
 
-def _tensor_list(ctx: TranslationContext, ts_value: object) -> list[ir.Value]:
-    entry = ctx.entry(ts_value)  # type: ignore[arg-type]
+def _tensor_list(ctx: TranslationContext, ts_value: torch._C.Value) -> list[ir.Value]:
+    entry = ctx.entry(ts_value)
     if not isinstance(entry, list | tuple):
         raise Unsupported("the list of tensors is computed at run time")
     return [ctx.as_tensor(e) for e in entry]
@@ -195,7 +196,7 @@ def aten_view_as(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)"""
     x, other = _x(ctx, node), ctx.tensor(node.input("other"))
     if other.shape is not None and other.shape.is_static():
-        shape = ctx.constant([int(d) for d in other.shape], INT64)  # type: ignore[call-overload]
+        shape = ctx.constant(list(other.shape.numpy()), INT64)
     else:
         shape = ctx.op("Shape", other)
     y = ctx.op("Reshape", x, shape)
@@ -216,10 +217,8 @@ def aten_flatten(ctx: TranslationContext, node: TSNode) -> Entry:
     if start == end:
         return x
     dims = _dims(x)
-    merged = dims[start : end + 1]
-    size: Dim = (
-        math.prod(merged) if all(isinstance(d, int) for d in merged) else None  # type: ignore[arg-type]
-    )
+    merged = [d for d in dims[start : end + 1] if isinstance(d, int)]
+    size: Dim = math.prod(merged) if len(merged) == end + 1 - start else None
     if start == 1 and end == rank - 1:
         y = ctx.op("Flatten", x, axis=1)
     else:
@@ -236,7 +235,6 @@ def aten_unflatten(ctx: TranslationContext, node: TSNode) -> Entry:
     rank = ctx.rank(x)
     axis = _axis(ctx.const_int(node.input("dim")), rank)
     sizes = ctx.const_ints(node.input("sizes"))
-    ctx.note_baked_sizes(sizes)
     pieces = [0] * axis + sizes + _shape_range(ctx, x, axis + 1, rank)
     y = ctx.op("Reshape", x, _shape_tensor(ctx, pieces))
     dims = _dims(x)
@@ -259,7 +257,7 @@ def aten_permute(ctx: TranslationContext, node: TSNode) -> Entry:
     return ctx.op("Transpose", x, perm=perm)
 
 
-@handler("aten::transpose.int", "aten::swapaxes", "aten::swapdims")
+@handler("aten::transpose.int")
 def aten_transpose(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"""
     x = _x(ctx, node)
@@ -292,7 +290,7 @@ def aten_t(ctx: TranslationContext, node: TSNode) -> Entry:
     return ctx.op("Transpose", x, perm=perm)
 
 
-@handler("aten::movedim", "aten::moveaxis")
+@handler("aten::movedim")
 def aten_movedim(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::movedim.intlist(Tensor(a) self, int[] source, int[] destination) -> Tensor(a)"""
     x = _x(ctx, node)
@@ -353,7 +351,7 @@ def aten_expand(ctx: TranslationContext, node: TSNode) -> Entry:
     ts_size = node.input("size")
     entries = _size_entries(ctx, ts_size)
     if entries is None:
-        return ctx.op("Expand", x, ctx.size_list(ts_size))  # type: ignore[arg-type]
+        return ctx.op("Expand", x, ctx.tensor(ts_size, INT64))
     in_dims = _dims(x) if x.shape is not None else None
     lead = len(entries) - (len(in_dims) if in_dims is not None else 0)
     out_dims: list[Dim] = []
@@ -366,7 +364,6 @@ def aten_expand(ctx: TranslationContext, node: TSNode) -> Entry:
     entries = [1 if isinstance(e, int) and e == -1 else e for e in entries]
     if all(isinstance(e, int) for e in entries):
         sizes = [int(e) for e in entries]  # type: ignore[call-overload]
-        ctx.note_baked_sizes(sizes)
         y = ctx.op("Expand", x, ctx.constant(sizes, INT64))
     else:
         y = ctx.op("Expand", x, ctx.as_tensor(entries))
@@ -397,7 +394,6 @@ def aten_repeat(ctx: TranslationContext, node: TSNode) -> Entry:
         x = ctx.op("Unsqueeze", x, ctx.constant(extra, INT64))
     repeats = ctx.size_list(ts_repeats)
     if isinstance(repeats, list):
-        ctx.note_baked_sizes(repeats)
         return ctx.op("Tile", x, ctx.constant(repeats, INT64))
     return ctx.op("Tile", x, repeats)
 
@@ -425,8 +421,6 @@ def aten_slice(ctx: TranslationContext, node: TSNode) -> Entry:
         and (end == INT64_MAX or (size is not None and end >= size))
     ):
         return x  # the whole dim: traced `x[:, 1:]` records a no-op slice of dim 0
-    if size is None and start == 0 and isinstance(end, int) and end != INT64_MAX:
-        ctx.note_baked_sizes([end])  # `x[:2]` on a symbolic dim traced at 2
     return ctx.op(
         "Slice",
         x,
@@ -474,9 +468,9 @@ def aten_narrow(ctx: TranslationContext, node: TSNode) -> Entry:
             end = INT64_MAX  # narrow(-k, k): up to the end
         starts, ends = ctx.constant([start], INT64), ctx.constant([end], INT64)
         return ctx.op("Slice", x, starts, ends, axes, steps)
-    starts = ctx.op("Reshape", ctx.tensor(start_v, INT64), ctx.constant([1], INT64))
     if ctx.is_const(start_v) and ctx.const_int(start_v) < 0:
         raise Unsupported("narrow with a negative start and a run-time length")
+    starts = ctx.op("Reshape", ctx.tensor(start_v, INT64), ctx.constant([1], INT64))
     ends = ctx.op("Add", starts, ctx.tensor(length_v, INT64))
     return ctx.op("Slice", x, starts, ends, axes, steps)
 
@@ -551,7 +545,7 @@ def _joined(ctx: TranslationContext, node: TSNode) -> list[ir.Value]:
     return [ctx.cast(t, dtype) for t in tensors]
 
 
-@handler("aten::cat", "aten::concat", "aten::concatenate")
+@handler("aten::cat")
 def aten_cat(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::cat(Tensor[] tensors, int dim=0) -> Tensor"""
     tensors = _joined(ctx, node)

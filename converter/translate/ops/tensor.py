@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import onnx_ir as ir
@@ -57,7 +58,7 @@ def aten_type_as(ctx: TranslationContext, node: TSNode) -> Entry:
     return ctx.cast(_x(ctx, node), ctx.dtype(ctx.tensor(node.input("other"))))
 
 
-@handler("aten::clone", "aten::detach", "aten::detach_", "aten::contiguous", "aten::alias")
+@handler("aten::clone", "aten::detach", "aten::detach_", "aten::contiguous")
 def aten_identity(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor; detach(self);
     contiguous(self, *, MemoryFormat memory_format=0): values unchanged"""
@@ -69,13 +70,14 @@ def _fill_like(ctx: TranslationContext, node: TSNode, fill: ir.Value | float) ->
     x = _x(ctx, node)
     dtype = _optional_dtype(ctx, node) or ctx.dtype(x)
     if x.shape is not None and x.shape.is_static():
-        shape = ctx.constant([int(d) for d in x.shape], ir.DataType.INT64)  # type: ignore[call-overload]
+        shape = ctx.constant(list(x.shape.numpy()), ir.DataType.INT64)
     else:
         shape = ctx.op("Shape", x)
     if isinstance(fill, ir.Value):
-        return ctx.op("Expand", ctx.cast(fill, dtype), shape)
-    value = np.array([fill]).astype(dtypes.to_numpy(dtype))
-    y = ctx.op("ConstantOfShape", shape, value=ir.tensor(value, dtype=dtype))
+        y = ctx.op("Expand", ctx.cast(fill, dtype), shape)
+    else:
+        value = np.array([fill]).astype(dtypes.to_numpy(dtype))
+        y = ctx.op("ConstantOfShape", shape, value=ir.tensor(value, dtype=dtype))
     if x.shape is not None:
         y.shape = ir.Shape(list(x.shape))
     return y
@@ -130,7 +132,7 @@ def _nonzero_tuple(ctx: TranslationContext, cond: ir.Value) -> list[ir.Value]:
 
 
 # ---- comparisons -----------------------------------------------------------------------------
-_COMPARE: dict[str, tuple[str, Callable[[object, object], object]]] = {
+_COMPARE: dict[str, tuple[str, Callable[[Any, Any], object]]] = {
     "eq": ("Equal", operator.eq),
     "ne": ("Equal", operator.ne),
     "lt": ("Less", operator.lt),
@@ -172,7 +174,7 @@ def aten_compare(ctx: TranslationContext, node: TSNode) -> Entry:
 
 
 # ---- clamp -----------------------------------------------------------------------------------
-@handler("aten::clamp", "aten::clamp_", "aten::clip", "aten::clip_")
+@handler("aten::clamp", "aten::clamp_")
 @handler("aten::clamp_min", "aten::clamp_min_", "aten::clamp_max", "aten::clamp_max_")
 def aten_clamp(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor; clamp.Tensor;
