@@ -90,7 +90,7 @@ def translate(
         graph_inputs.append(value)
     for raw in model.graph.nodes():
         translate_node(ctx, TSNode(raw), registry, str(model.path))
-    outputs = _graph_outputs(ctx, list(model.graph.outputs()))
+    outputs = _graph_outputs(ctx, list(model.graph.outputs()), str(model.path))
     graph = ir.Graph(
         graph_inputs,
         outputs,
@@ -138,7 +138,9 @@ def _node_message(path: str, node: TSNode, problem: str) -> str:
     return "\n".join(lines)
 
 
-def _graph_outputs(ctx: TranslationContext, ts_outputs: list[torch._C.Value]) -> list[ir.Value]:
+def _graph_outputs(
+    ctx: TranslationContext, ts_outputs: list[torch._C.Value], path: str
+) -> list[ir.Value]:
     flat: list[Entry] = []
     for ts_value in ts_outputs:
         _flatten(ctx.entry(ts_value), flat)
@@ -148,6 +150,13 @@ def _graph_outputs(ctx: TranslationContext, ts_outputs: list[torch._C.Value]) ->
         if value.producer() is None or value in outputs or value.const_value is not None:
             value = ctx.op("Identity", value)
         value.name = "output" if len(flat) == 1 else f"output_{i}"
+        if value.shape is None or value.dtype is None:
+            raise TranslationError(
+                f"{path}: cannot tell the rank or type of output {i}, which an ONNX graph "
+                "output must declare",
+                kind="prim::Return",
+                location=None,
+            )
         outputs.append(value)
     return outputs
 

@@ -14,6 +14,7 @@ from converter.translate.ops import (
     reduction,
     rnn,
     shape,
+    slicing,
     tensor,
 )
 from converter.translate.registry import OpRegistry
@@ -30,6 +31,7 @@ FAMILIES = (
     pool,
     control_flow,
     shape,
+    slicing,
     tensor,
     reduction,
     rnn,
