@@ -23,7 +23,7 @@ from converter.frontend.probes import DimGroup
 from converter.frontend.validate import validate
 from converter.inputs import load_inputs
 from converter.options import ConvertOptions, InputSpec, Provider, VerifyOptions
-from converter.plan import Examples, check_reference, dim_groups, example_arrays, graph_inputs
+from converter.plan import Examples, bind_examples, check_reference, dim_groups, graph_inputs
 from converter.runtime.session import Session
 from converter.runtime.verify import VerifyReport, verify_session
 from converter.translate.ops import default_registry
@@ -114,7 +114,7 @@ def convert(
     start = time.perf_counter()
     opts = options or ConvertOptions()
     ts = load(model)
-    arrays = example_arrays(ts, example_inputs, input_specs)
+    ts, arrays = bind_examples(ts, example_inputs, input_specs)
     check_reference(ts, arrays)
     groups = dim_groups(ts, arrays, opts)
     report, failing = validate(ts, arrays, groups)
@@ -153,7 +153,7 @@ def verify(
     """Compare an ONNX model with its TorchScript original on several feeds; returns a report."""
     opts = options or VerifyOptions()
     ts = load(model)
-    arrays = example_arrays(ts, example_inputs, input_specs)
+    ts, arrays = bind_examples(ts, example_inputs, input_specs)
     session = Session(onnx_model, opts.provider, opts.device_id)
     if len(session.input_names) != len(arrays):
         raise InputError(
@@ -206,7 +206,7 @@ def inspect(
     if example_inputs is None and input_specs is None:
         findings, _ = validate(ts)
     else:
-        arrays = example_arrays(ts, example_inputs, input_specs)
+        ts, arrays = bind_examples(ts, example_inputs, input_specs)
         check_reference(ts, arrays)
         findings, _ = validate(ts, arrays, dim_groups(ts, arrays, ConvertOptions()))
     histogram = op_histogram(ts.graph)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from converter.errors import InputError
+from converter.frontend.layout import LayoutError, layout_for_examples
 from converter.frontend.load import TorchScriptModel
 from converter.frontend.probes import DimGroup
 from converter.inputs import load_inputs, random_inputs
@@ -21,7 +22,7 @@ __all__ = [
     "Examples",
     "check_reference",
     "dim_groups",
-    "example_arrays",
+    "bind_examples",
     "graph_inputs",
 ]
 
@@ -30,17 +31,19 @@ ArrayLike = np.ndarray | torch.Tensor
 Examples = Sequence[ArrayLike] | str | os.PathLike[str]
 
 
-def example_arrays(
+def bind_examples(
     ts: TorchScriptModel, example_inputs: Examples | None, input_specs: Sequence[InputSpec] | None
-) -> list[np.ndarray]:
-    """The example inputs as numpy arrays, checked against the model's input count."""
+) -> tuple[TorchScriptModel, list[np.ndarray]]:
+    """The model laid out for the examples, and the examples as flat numpy arrays."""
     if isinstance(example_inputs, str | os.PathLike):
         arrays = load_inputs(example_inputs, ts.input_names)
     elif example_inputs is not None:
-        arrays = [
-            x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-            for x in example_inputs
-        ]
+        try:
+            layout = layout_for_examples(ts.schema_args(), ts.arg_names, list(example_inputs))
+        except LayoutError as e:
+            raise InputError(f"{ts.path}: {e}") from e
+        ts = ts.with_layout(layout)
+        arrays = [_array(x) for x in layout.flatten(list(example_inputs))]
     elif input_specs is not None:
         arrays = random_inputs(input_specs)
     else:
@@ -53,7 +56,19 @@ def example_arrays(
             f"{ts.path}: the model takes {len(ts.input_names)} input(s) "
             f"({', '.join(ts.input_names)}) but {len(arrays)} were given"
         )
-    return arrays
+    return ts, arrays
+
+
+def _array(value: object) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, bool):
+        return np.asarray(value, dtype=np.bool_)
+    if isinstance(value, int):
+        return np.asarray(value, dtype=np.int64)
+    if isinstance(value, float):
+        return np.asarray(value, dtype=np.float64)
+    return np.asarray(value)
 
 
 def check_reference(ts: TorchScriptModel, arrays: Sequence[np.ndarray]) -> None:

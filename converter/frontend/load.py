@@ -14,6 +14,7 @@ import torch
 from converter._jit import quiet_jit
 from converter.errors import ModelLoadError
 from converter.frontend.archive import ArchiveInfo, scan_archive
+from converter.frontend.layout import Layout, default_layout
 
 __all__ = ["TorchScriptModel", "flatten_outputs", "load"]
 
@@ -28,17 +29,32 @@ class TorchScriptModel:
     archive: ArchiveInfo
     module: torch.jit.ScriptModule
     graph: torch._C.Graph
-    input_names: tuple[str, ...]
+    arg_names: tuple[str, ...]
     notes: tuple[str, ...]
+    layout: Layout
 
-    def run(self, *inputs: torch.Tensor) -> object:
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The flat input names (containers become one input per item)."""
+        return self.layout.flat_names
+
+    def schema_args(self) -> list[torch._C.Argument]:
+        """The forward's arguments, self left out."""
+        return list(self.module.forward.schema.arguments[1:])
+
+    def with_layout(self, layout: Layout) -> TorchScriptModel:
+        """The same model with its arguments laid out as ``layout`` says."""
+        return dataclasses.replace(self, layout=layout)
+
+    def run(self, *inputs: object) -> object:
         """Run the original (unfrozen) module in eval mode on CPU."""
         with torch.no_grad(), quiet_jit():
             return self.module(*inputs)
 
     def run_arrays(self, feeds: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Run on numpy inputs; outputs flattened to numpy arrays in order."""
-        return flatten_outputs(self.run(*[torch.from_numpy(np.array(a)) for a in feeds]))
+        """Run on flat numpy inputs; outputs flattened to numpy arrays in order."""
+        args = self.layout.rebuild([torch.from_numpy(np.array(a)) for a in feeds])
+        return flatten_outputs(self.run(*args))
 
     def raw_graph(self) -> torch._C.Graph:
         """The unfrozen forward graph with calls inlined (source ranges intact)."""
@@ -81,7 +97,8 @@ def load(path: str | os.PathLike[str]) -> TorchScriptModel:
     module.eval()
     graph = _flat_graph(p, module)
     names = _input_names(graph)
-    return TorchScriptModel(p, info, module, graph, names, tuple(notes))
+    layout = default_layout(list(module.forward.schema.arguments[1:]), names)
+    return TorchScriptModel(p, info, module, graph, names, tuple(notes), layout)
 
 
 def _has_method(module: torch.jit.ScriptModule, name: str) -> bool:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import re
 from collections.abc import Iterator, Sequence
 
 import onnx_ir as ir
 import torch
+from onnx_ir.passes.common import RemoveUnusedNodesPass
 
 from converter.errors import InternalError, SourceLocation, TranslationError, UnsupportedOpsError
 from converter.frontend.load import TorchScriptModel
@@ -82,12 +84,11 @@ def translate(
     prescan(model, registry, opset)
     ctx = TranslationContext(opset, symbolic_sizes)
     ctx.translate_node = lambda node: translate_node(ctx, node, registry, str(model.path))
-    graph_inputs = []
-    ts_inputs = [v for v in model.graph.inputs() if not isinstance(v.type(), torch._C.ClassType)]
-    for ts_value, spec in zip(ts_inputs, inputs, strict=True):
-        value = ir.Value(name=spec.name, shape=ir.Shape(spec.dims), type=ir.TensorType(spec.dtype))
-        ctx.bind(ts_value, value)
-        graph_inputs.append(value)
+    graph_inputs = [
+        ir.Value(name=spec.name, shape=ir.Shape(spec.dims), type=ir.TensorType(spec.dtype))
+        for spec in inputs
+    ]
+    _bind_inputs(ctx, model, graph_inputs)
     for raw in model.graph.nodes():
         translate_node(ctx, TSNode(raw), registry, str(model.path))
     outputs = _graph_outputs(ctx, list(model.graph.outputs()), str(model.path))
@@ -100,7 +101,26 @@ def translate(
         name=model.path.stem or "model",
     )
     onnx_model = ir.Model(graph, ir_version=_IR_VERSION[opset], producer_name="jit2onnx")
+    # Handlers may build values nobody uses (e.g. zero initial states an RNN leaves out).
+    RemoveUnusedNodesPass()(onnx_model)
     return onnx_model
+
+
+def _bind_inputs(ctx: TranslationContext, model: TorchScriptModel, values: list[ir.Value]) -> None:
+    """Bind each forward argument: a tensor, a 0-d number, a container of inputs, a default."""
+    ts_inputs = [v for v in model.graph.inputs() if not isinstance(v.type(), torch._C.ClassType)]
+    flat = iter(values)
+    for ts_value, arg in zip(ts_inputs, model.layout.args, strict=True):
+        if arg.kind in ("tensor", "scalar"):
+            ctx.bind(ts_value, next(flat))
+        elif arg.kind == "default":
+            ctx.bind(ts_value, arg.default)
+        else:
+            items = [next(flat) for _ in arg.keys]
+            if arg.kind == "dict":
+                ctx.bind(ts_value, dict(zip(arg.keys, items, strict=True)))
+            else:
+                ctx.bind(ts_value, tuple(items) if arg.kind == "tuple" else items)
 
 
 def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, path: str) -> None:
@@ -141,15 +161,17 @@ def _node_message(path: str, node: TSNode, problem: str) -> str:
 def _graph_outputs(
     ctx: TranslationContext, ts_outputs: list[torch._C.Value], path: str
 ) -> list[ir.Value]:
-    flat: list[Entry] = []
+    flat: list[tuple[str, Entry]] = []
     for ts_value in ts_outputs:
         _flatten(ctx.entry(ts_value), flat)
+    if len(flat) == 1:
+        flat = [("output", flat[0][1])]
     outputs: list[ir.Value] = []
-    for i, entry in enumerate(flat):
+    for i, (name, entry) in enumerate(flat):
         value = ctx.as_tensor(entry)
         if value.producer() is None or value in outputs or value.const_value is not None:
             value = ctx.op("Identity", value)
-        value.name = "output" if len(flat) == 1 else f"output_{i}"
+        value.name = name
         if value.shape is None or value.dtype is None:
             raise TranslationError(
                 f"{path}: cannot tell the rank or type of output {i}, which an ONNX graph "
@@ -161,9 +183,13 @@ def _graph_outputs(
     return outputs
 
 
-def _flatten(entry: Entry, out: list[Entry]) -> None:
+def _flatten(entry: Entry, out: list[tuple[str, Entry]], name: str = "output") -> None:
+    """Leaves of nested outputs, named by path: output_0_1 for tuples, output_<key> for dicts."""
     if isinstance(entry, list | tuple):
-        for e in entry:
-            _flatten(e, out)
+        for i, e in enumerate(entry):
+            _flatten(e, out, f"{name}_{i}")
+    elif isinstance(entry, dict):
+        for key, e in entry.items():
+            _flatten(e, out, f"{name}_{re.sub(r'[^0-9A-Za-z_]', '_', str(key))}")
     else:
-        out.append(entry)
+        out.append((name, entry))

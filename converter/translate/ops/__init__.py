@@ -15,6 +15,7 @@ from converter.translate.ops import (
     rnn,
     shape,
     slicing,
+    structure,
     tensor,
 )
 from converter.translate.registry import OpRegistry
@@ -23,6 +24,7 @@ __all__ = ["FAMILIES", "default_registry"]
 
 FAMILIES = (
     prim,
+    structure,
     elementwise,
     activation,
     linear,
