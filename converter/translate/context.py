@@ -42,6 +42,8 @@ class TranslationContext:
         self._ids = itertools.count()
         # Set by the translator: translates one node with the registry (used for sub-blocks).
         self.translate_node: Callable[[TSNode], None] = _no_translator
+        # Keys of nodes the translator leaves out (argument checks that only decide a raise).
+        self.skip: set[tuple[int, ...]] = set()
 
     # ---- value map -------------------------------------------------------------------------
     def bind(self, ts_value: torch._C.Value, entry: Entry) -> None:

@@ -65,12 +65,53 @@ def prescan(model: TorchScriptModel, registry: OpRegistry, opset: int) -> None:
 
 
 def exported_nodes(block: torch._C.Block | torch._C.Graph) -> Iterator[TSNode]:
-    """Nodes that can reach the ONNX graph: blocks that end by raising are left out."""
+    """Nodes that can reach the ONNX graph: argument checks that raise are left out."""
+    skip = argument_checks(block)
     for raw in block.nodes():
+        if _key(raw) in skip:
+            continue
         yield TSNode(raw)
         for sub in raw.blocks():
-            if not any(n.kind() == "prim::RaiseException" for n in sub.nodes()):
+            if not _raises(sub):
                 yield from exported_nodes(sub)
+
+
+def _checks_in(node: TSNode) -> set[tuple[int, ...]]:
+    return {k for block in node.blocks for k in argument_checks(block)}
+
+
+def argument_checks(block: torch._C.Block | torch._C.Graph) -> set[tuple[int, ...]]:
+    """Nodes whose results only decide whether a check raises (``if x.dim() != 4: raise``).
+
+    The ONNX graph keeps the path that does not raise, so these are not translated.
+    """
+    checks: set[tuple[int, ...]] = set()
+    for raw in reversed(list(block.nodes())):
+        outputs = list(raw.outputs())
+        if outputs and all(_only_checks(v, checks) for v in outputs):
+            checks.add(_key(raw))
+    return checks
+
+
+def _only_checks(value: torch._C.Value, checks: set[tuple[int, ...]]) -> bool:
+    uses = value.uses()
+    for use in uses:
+        user = use.user
+        if user.kind() == "prim::If" and use.offset == 0:
+            then_block, else_block = user.blocks()
+            if _raises(then_block) != _raises(else_block):
+                continue
+        if _key(user) not in checks:
+            return False
+    return bool(uses)
+
+
+def _raises(block: torch._C.Block) -> bool:
+    return any(n.kind() == "prim::RaiseException" for n in block.nodes())
+
+
+def _key(node: torch._C.Node) -> tuple[int, ...]:
+    return tuple(v.unique() for v in node.outputs()) or (id(node),)
 
 
 def translate(
@@ -84,6 +125,9 @@ def translate(
     prescan(model, registry, opset)
     ctx = TranslationContext(opset, symbolic_sizes)
     ctx.translate_node = lambda node: translate_node(ctx, node, registry, str(model.path))
+    ctx.skip = {k for node in walk(model.graph) for k in _checks_in(node)} | argument_checks(
+        model.graph
+    )
     graph_inputs = [
         ir.Value(name=spec.name, shape=ir.Shape(spec.dims), type=ir.TensorType(spec.dtype))
         for spec in inputs
@@ -125,6 +169,8 @@ def _bind_inputs(ctx: TranslationContext, model: TorchScriptModel, values: list[
 
 def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, path: str) -> None:
     """Dispatch one node to its handler and bind its outputs; failures name the node."""
+    if _key(node.raw) in ctx.skip:
+        return
     spec = registry.lookup(node.kind, node.overload, ctx.opset)
     if spec is None:
         raise InternalError(f"no handler for {node.qualified_kind} after the pre-scan passed")

@@ -97,3 +97,16 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_parity(case: OpCase, tmp_path: Path) -> None:
     assert_parity(case, tmp_path)
+
+
+class SizeListCheck(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.size() != [x.size(0), 3]:
+            raise RuntimeError("expected [N, 3]")
+        return x + 1
+
+
+def test_argument_check_on_run_time_sizes_is_left_out(tmp_path: Path) -> None:
+    case = OpCase("size_list_check", SizeListCheck, lambda: (torch.randn(4, 3),), mode="script")
+    result, _ = assert_parity(case, tmp_path)
+    assert result.inputs[0].dims[0] == "batch"

@@ -26,12 +26,12 @@ def _single(results: tuple[Entry, ...]) -> Entry | tuple[Entry, ...]:
 def prim_if(ctx: TranslationContext, node: TSNode) -> Entry | tuple[Entry, ...]:
     """prim::If(bool cond) -> (...), with a then-block and an else-block"""
     then_block, else_block = node.blocks
-    if ctx.is_const(node.inputs[0]):
-        chosen = then_block if ctx.const(node.inputs[0]) else else_block
-        return _single(ctx.inline_block(chosen))
     if _raises(then_block) != _raises(else_block):
         # An argument check: the model only computes on the branch that does not raise.
         return _single(ctx.inline_block(else_block if _raises(then_block) else then_block))
+    if ctx.is_const(node.inputs[0]):
+        chosen = then_block if ctx.const(node.inputs[0]) else else_block
+        return _single(ctx.inline_block(chosen))
     cond = ctx.cast(ctx.tensor(node.inputs[0]), ir.DataType.BOOL)
     then_graph = ctx.block_graph(then_block, "then_branch")
     else_graph = ctx.block_graph(else_block, "else_branch")
