@@ -36,6 +36,8 @@ class SourceLocation:
     # True when the line is where torch.jit.trace was called, not the traced code itself
     # (built-in modules such as nn.Linear have no user code of their own).
     call_site: bool = False
+    # True when the tracer recorded it; scripted code keeps its control flow in the graph.
+    traced: bool = False
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
@@ -52,15 +54,15 @@ class SourceLocation:
         inner = frames[:cut]
         user = [f for f in inner if not _is_library_file(f[0])]
         if user:
-            return cls(user[0][0], user[0][1])
+            return cls(user[0][0], user[0][1], traced=True)
         outer = [f for f in frames[len(inner) :] if not _is_library_file(f[0])]
         if outer:
-            return cls(outer[0][0], outer[0][1], call_site=True)
+            return cls(outer[0][0], outer[0][1], call_site=True, traced=True)
         match = re.search(r'File "([^"]+)", line (\d+)\n(.*)', source_range)
         if match:
             return cls(match.group(1), int(match.group(2)), match.group(3).strip())
         if frames:
-            return cls(frames[0][0], frames[0][1])
+            return cls(frames[0][0], frames[0][1], traced=True)
         return None
 
 

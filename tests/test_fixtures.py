@@ -7,10 +7,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from converter import convert, run, verify
+from converter import ConvertOptions, convert, run, verify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-CONVERTIBLE = ["mlp", "convnet", "resnet_block", "transformer_block", "r_style", "script_function"]
+# Fixture -> extra symbolic dims (input: dims) beyond the default batch.
+CONVERTIBLE: dict[str, dict[str | int, tuple[int, ...]]] = {
+    "mlp": {},
+    "convnet": {},
+    "resnet_block": {},
+    "transformer_block": {0: (1,)},
+    "r_style": {},
+    "script_function": {},
+    "lstm": {0: (1,)},
+    "gpt_decoder": {0: (1,)},
+    "scripted_control": {0: (1,)},
+    "unet": {},
+}
 
 
 def _arrays(path: Path) -> list[np.ndarray]:
@@ -22,8 +34,11 @@ def _arrays(path: Path) -> list[np.ndarray]:
 def test_fixture_converts_with_parity(name: str, tmp_path: Path) -> None:
     folder = FIXTURES / name
     out = tmp_path / f"{name}.onnx"
-    result = convert(folder / "model.zip", out, folder / "inputs.npz")
+    options = ConvertOptions(dynamic_dims=CONVERTIBLE[name])
+    result = convert(folder / "model.zip", out, folder / "inputs.npz", options=options)
     assert result.warnings == ()
+    symbolic = {d for i in result.inputs for d in i.dims if isinstance(d, str)}
+    assert len(symbolic) == 1 + sum(len(d) for d in CONVERTIBLE[name].values())
     outputs = run(out, folder / "inputs.npz")
     for actual, expected in zip(outputs.values(), _arrays(folder / "expected.npz"), strict=True):
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4)
@@ -31,8 +46,10 @@ def test_fixture_converts_with_parity(name: str, tmp_path: Path) -> None:
     assert report.ok, report.to_dict()
     labels = [c.label for c in report.cases]
     assert labels[0] == "example inputs" and labels[2].startswith("resized dims")
-    traced_batch = report.cases[0].input_shapes[0][0]
-    assert report.cases[2].input_shapes[0][0] != traced_batch
+    traced, resized = report.cases[0].input_shapes[0], report.cases[2].input_shapes[0]
+    assert resized[0] != traced[0]
+    for dims in CONVERTIBLE[name].values():
+        assert all(resized[d] != traced[d] for d in dims)
 
 
 def test_mlp_gives_the_posts_answer(tmp_path: Path) -> None:

@@ -94,12 +94,12 @@ def control_flow(graph: torch._C.Graph) -> Iterator[Finding]:
     """Scripted prim::If / prim::Loop: control flow that was kept, which the export must carry."""
     for node in walk(graph):
         if node.kind in ("prim::If", "prim::Loop"):
-            word = "branch" if node.kind == "prim::If" else "loop"
+            word, onnx_op = ("branch", "If") if node.kind == "prim::If" else ("loop", "Loop")
             yield _node_finding(
                 node,
                 "control-flow",
                 "note",
-                f"scripted {word} ({node.kind}) kept in the graph; the export must carry it",
+                f"scripted {word} ({node.kind}) kept in the graph; exported as ONNX {onnx_op}",
                 "",
             )
 
@@ -202,7 +202,11 @@ def validate(
     if examples is not None:
         probed, failing = probe(model.run_arrays, examples, groups)
         findings += _explain_failing(graph, probed, groups, failing)
-    locations = [n.location for n in walk(graph) if n.location and not n.location.call_site]
+    locations = [
+        n.location
+        for n in walk(graph)
+        if n.location and n.location.traced and not n.location.call_site
+    ]
     findings += scan_sources(locations)
     if any(f.kind == "constant-output" for f in findings):
         findings = [f for f in findings if f.kind != "unchanging-output"]
