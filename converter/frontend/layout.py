@@ -93,7 +93,8 @@ def default_layout(schema_args: Sequence[torch._C.Argument], names: Sequence[str
     for arg, name in zip(schema_args, names, strict=True):
         kind = type(arg.type).__name__
         if kind == "TupleType":
-            args.append(ArgLayout(name, "tuple", tuple(range(len(arg.type.elements())))))
+            elements = arg.type.elements()  # type: ignore[attr-defined]
+            args.append(ArgLayout(name, "tuple", tuple(range(len(elements)))))
         elif kind in ("IntType", "FloatType", "BoolType", "NumberType"):
             args.append(ArgLayout(name, "scalar"))
         else:

@@ -40,7 +40,7 @@ class TorchScriptModel:
 
     def schema_args(self) -> list[torch._C.Argument]:
         """The forward's arguments, self left out."""
-        return list(self.module.forward.schema.arguments[1:])
+        return list(self.module.forward.schema.arguments[1:])  # type: ignore[attr-defined]
 
     def with_layout(self, layout: Layout) -> TorchScriptModel:
         """The same model with its arguments laid out as ``layout`` says."""

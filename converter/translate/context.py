@@ -257,7 +257,7 @@ class TranslationContext:
     # ---- emission --------------------------------------------------------------------------
     def op(self, op_type: str, *inputs: ir.Value | None, **attrs: object) -> ir.Value:
         """Emit one single-output ONNX node and return its output."""
-        return self.op_multi(op_type, *inputs, num_outputs=1, **attrs)[0]
+        return self.op_multi(op_type, *inputs, num_outputs=1, attributes=attrs)[0]
 
     def op_multi(
         self,

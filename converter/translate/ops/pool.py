@@ -52,7 +52,7 @@ def _max_pool(
     """MaxPool; with ``indices``, PyTorch's: flat positions within each (n, c) plane."""
     if not indices:
         return ctx.op("MaxPool", x, **attrs), None
-    y, flat = ctx.op_multi("MaxPool", x, num_outputs=2, **attrs)
+    y, flat = ctx.op_multi("MaxPool", x, num_outputs=2, attributes=attrs)
     # ONNX numbers elements over the whole (row-major) tensor; PyTorch within one plane.
     plane = ctx.op("ReduceProd", ctx.op("Shape", x, start=2), keepdims=0)
     return y, ctx.op("Mod", flat, plane)

@@ -101,7 +101,7 @@ def prim_num_to_tensor(ctx: TranslationContext, node: TSNode) -> Entry:
     if not isinstance(entry, ir.Value):
         value = ctx.const(node.inputs[0])
         py = {"aten::Int": int, "aten::Float": float, "aten::Bool": bool}.get(node.kind)
-        return py(value) if py else value  # type: ignore[operator]
+        return py(value) if py else value
     if target is not None and ctx.rank(entry) != 0:
         entry = ctx.op("Reshape", entry, ctx.constant([], ir.DataType.INT64))
     return entry if target is None else ctx.cast(entry, target)
