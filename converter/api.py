@@ -17,9 +17,8 @@ import onnx_ir as ir
 from converter import __version__
 from converter._io import atomic_path
 from converter.errors import InputError, InternalError, SourceLocation, TraceValidationError
-from converter.frontend.findings import ValidationReport
+from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
-from converter.frontend.probes import DimGroup
 from converter.frontend.validate import validate
 from converter.inputs import load_inputs
 from converter.options import ConvertOptions, InputSpec, Provider, VerifyOptions
@@ -160,9 +159,10 @@ def verify(
             f"{onnx_model}: the ONNX model takes {len(session.input_names)} input(s), "
             f"the archive {len(arrays)}"
         )
-    groups = _session_groups(session, arrays)
-    findings, _ = validate(ts, arrays, groups)
-    return verify_session(ts, session, arrays, opts, ts.notes, findings.findings)
+    findings = _recorded_findings(onnx_model)
+    if findings is None:  # not written by convert: check the archive as convert would
+        findings = validate(ts, arrays, dim_groups(ts, arrays, ConvertOptions()))[0].findings
+    return verify_session(ts, session, arrays, opts, ts.notes, findings)
 
 
 def run(
@@ -239,16 +239,16 @@ def summarize_outputs(outputs: Mapping[str, np.ndarray]) -> list[dict[str, objec
     return summary
 
 
-def _session_groups(session: Session, arrays: Sequence[np.ndarray]) -> list[DimGroup]:
-    members: dict[str, list[tuple[int, int]]] = {}
-    for i, shape in enumerate(session.input_shapes):
-        for d, size in enumerate(shape):
-            if not isinstance(size, int):
-                members.setdefault(str(size), []).append((i, d))
-    return [
-        DimGroup(name, int(arrays[m[0][0]].shape[m[0][1]]), tuple(m), False)
-        for name, m in members.items()
-    ]
+def _recorded_findings(onnx_model: PathLike) -> tuple[Finding, ...] | None:
+    """The findings convert stored in the model's metadata, if any."""
+    try:
+        proto = onnx.load(str(onnx_model), load_external_data=False)
+    except Exception:  # ONNX Runtime already loaded it; unreadable metadata is not fatal
+        return None
+    props = {p.key: p.value for p in proto.metadata_props}
+    if "jit2onnx.version" not in props:
+        return None
+    return tuple(Finding.from_dict(d) for d in json.loads(props.get("jit2onnx.findings", "[]")))
 
 
 def _add_metadata(model: ir.Model, ts: TorchScriptModel, report: ValidationReport) -> None:

@@ -185,3 +185,26 @@ def test_trace_of_a_clean_module_saves_the_archive(tmp_path: Path) -> None:
 def test_trace_refuses_training_mode() -> None:
     with pytest.raises(TraceValidationError, match="training-mode"):
         trace(tm.dropout_net().train(), [torch.randn(2, 4)])
+
+
+def test_warnings_are_kept_in_the_onnx_metadata(tmp_path: Path) -> None:
+    import json
+
+    import onnx
+
+    x = torch.randn(2, 3, 4)
+    archive = save_archive(tm.BakedView(), [x], tmp_path / "m.pt")
+    convert(archive, tmp_path / "m.onnx", [x])
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    kinds = [f["kind"] for f in json.loads(props["jit2onnx.findings"])]
+    assert kinds == ["baked-shape"]
+
+
+def test_verify_report_includes_findings(tmp_path: Path) -> None:
+    x = torch.randn(2, 3, 4)
+    archive = save_archive(tm.BakedView(), [x], tmp_path / "m.pt")
+    convert(archive, tmp_path / "m.onnx", [x])
+    report = verify(archive, tmp_path / "m.onnx", [x])
+    assert report.ok
+    assert [f.kind for f in report.findings] == ["baked-shape"]
+    assert report.to_dict()["findings"][0]["line"] == mark("view")

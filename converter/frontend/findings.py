@@ -50,6 +50,21 @@ class Finding:
         text = f"{self.severity}[{self.kind}]{where} {self.message}{scope}"
         return text + (f"\n  hint: {self.hint}" if self.hint else "")
 
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Finding:
+        """Inverse of ``to_dict``."""
+        file, line = data.get("file"), data.get("line")
+        location = SourceLocation(str(file), int(line)) if file and line else None  # type: ignore[call-overload]
+        return cls(
+            str(data["kind"]),
+            data["severity"],  # type: ignore[arg-type]
+            str(data["message"]),
+            location,
+            str(data.get("scope", "")),
+            str(data.get("node", "")),
+            str(data.get("hint", "")),
+        )
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict."""
         return {
