@@ -27,6 +27,21 @@ __all__ = [
 ]
 
 ArrayLike = np.ndarray | torch.Tensor
+
+# Tensor dtypes with a numpy twin that ONNX Runtime's Python API accepts as a feed.
+_NUMPY_DTYPES = frozenset(
+    {
+        torch.float16,
+        torch.float32,
+        torch.float64,
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.uint8,
+        torch.bool,
+    }
+)
 # Example inputs: arrays or tensors in forward order, or a .npz/.npy file.
 Examples = Sequence[ArrayLike] | str | os.PathLike[str]
 
@@ -43,7 +58,7 @@ def bind_examples(
         except LayoutError as e:
             raise InputError(f"{ts.path}: {e}") from e
         ts = ts.with_layout(layout)
-        arrays = [_array(x) for x in layout.flatten(list(example_inputs))]
+        arrays = [_array(ts, i, x) for i, x in enumerate(layout.flatten(list(example_inputs)))]
     elif input_specs is not None:
         arrays = random_inputs(input_specs)
     else:
@@ -59,8 +74,15 @@ def bind_examples(
     return ts, arrays
 
 
-def _array(value: object) -> np.ndarray:
+def _array(ts: TorchScriptModel, index: int, value: object) -> np.ndarray:
     if isinstance(value, torch.Tensor):
+        if value.dtype not in _NUMPY_DTYPES:
+            name = ts.input_names[index] if index < len(ts.input_names) else f"input_{index}"
+            raise InputError(
+                f"{ts.path}: input {name!r} is {str(value.dtype).removeprefix('torch.')}, which "
+                "ONNX Runtime's Python API cannot feed; cast the model's inputs to float32 "
+                "(cast back inside forward to keep its arithmetic)"
+            )
         return value.detach().cpu().numpy()
     if isinstance(value, bool):
         return np.asarray(value, dtype=np.bool_)

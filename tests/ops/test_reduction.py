@@ -1,4 +1,5 @@
-"""Parity of reductions: mean, sum, prod, amax/amin, max/min, argmax/argmin."""
+"""Parity of reductions: mean, sum, prod, amax/amin, max/min, argmax/argmin, var/std, norms,
+logsumexp, all/any, count_nonzero, numel."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import torch
 from torch import nn
 
 from tests.harness import OpCase, assert_parity
+
+# std of one element divides 0 by 0 (NaN, as in PyTorch), which PyTorch warns about
+pytestmark = pytest.mark.filterwarnings("ignore:std... degrees of freedom:UserWarning")
 
 
 def _x() -> tuple[torch.Tensor, ...]:
@@ -72,6 +76,42 @@ class GlobalPool(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean([2, 3]).flatten(1)
+
+
+class VarStdScripted(nn.Module):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        var, mean = torch.var_mean(x, [1, 2], keepdim=True)
+        return x.std(1), (x - mean) / torch.sqrt(var + 1e-5), x.var(-1, correction=0)
+
+
+class NormScripted(nn.Module):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return (
+            torch.linalg.vector_norm(x, 2.0, [-1]),
+            torch.linalg.vector_norm(x, float("inf"), [1, 2], True),
+            x / x.norm(2, -1, True),
+        )
+
+
+class LogicReduceScripted(nn.Module):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        pos = x > 0
+        return pos.all(1), pos.any(), x.logsumexp(-1), x.numel()
+
+
+class NumelDynamic(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sum() / x.numel()
+
+
+def _special() -> tuple[torch.Tensor, ...]:
+    nan, inf = float("nan"), float("inf")
+    x = torch.tensor([[[1.0, nan, -2.0, 0.5], [inf, 1.0, 2.0, 3.0], [-inf, -inf, 0.0, 1.0]]] * 2)
+    return (x,)
+
+
+def _half() -> tuple[torch.Tensor, ...]:
+    return (torch.randn(2, 3, 4).half(),)
 
 
 _MEAN = frozenset({"ReduceMean"})
@@ -142,6 +182,86 @@ CASES = [
     OpCase("argmax_all_keep", _fn(lambda x: torch.argmax(x, keepdim=True)), _x),
     OpCase("argmax_int", _fn(lambda x: x.argmax(2)), _ints),
     OpCase("arg_scripted", ArgScripted, _x, mode="script"),
+    # var / std
+    OpCase("var_all", _fn(lambda x: x.var()), _x),
+    OpCase("var_dim", _fn(lambda x: x.var(1)), _x),
+    OpCase("var_dims_keep_biased", _fn(lambda x: x.var((0, 2), unbiased=False, keepdim=True)), _x),
+    OpCase("var_correction", _fn(lambda x: torch.var(x, -1, correction=2)), _x),
+    OpCase("var_batch_dim", _fn(lambda x: x.var(0)), _x),
+    OpCase("std_dim", _fn(lambda x: x.std(-1, keepdim=True)), _x),
+    OpCase("std_all_biased", _fn(lambda x: x.std(unbiased=False)), _x),
+    OpCase("std_single_element", _fn(lambda x: x[:, :1].std(1)), _x),
+    OpCase("var_mean", _fn(lambda x: torch.var_mean(x, 1)), _x),
+    OpCase("std_mean_keep", _fn(lambda x: torch.std_mean(x, (1, 2), keepdim=True)), _x),
+    OpCase("std_mean_all", _fn(lambda x: torch.std_mean(x)), _x),
+    OpCase("var_float64", _fn(lambda x: x.double().var(1)), _x),
+    OpCase("var_half", _fn(lambda x: x.var(-1)), _half),
+    OpCase("var_opset17", _fn(lambda x: x.std(1)), _x, opset=17),
+    OpCase("var_std_scripted", VarStdScripted, _x, mode="script"),
+    # norms
+    OpCase("norm_all", _fn(lambda x: torch.norm(x)), _x, expect_ops=frozenset({"ReduceL2"})),
+    OpCase("norm_dim", _fn(lambda x: torch.norm(x, dim=1)), _x),
+    OpCase("norm_p1_keep", _fn(lambda x: torch.norm(x, p=1, dim=(1, 2), keepdim=True)), _x),
+    OpCase("norm_inf", _fn(lambda x: torch.norm(x, p=float("inf"), dim=-1)), _x),
+    OpCase("norm_neg_inf", _fn(lambda x: torch.linalg.vector_norm(x, float("-inf"), 1)), _x),
+    OpCase("norm_p3", _fn(lambda x: torch.norm(x, p=3, dim=2)), _x),
+    OpCase("norm_p0", _fn(lambda x: torch.linalg.vector_norm(x.round(), 0, -1)), _x),
+    OpCase("norm_fro", _fn(lambda x: torch.norm(x, "fro", dim=(1, 2))), _x),
+    OpCase("norm_inf_nan", _fn(lambda x: torch.linalg.vector_norm(x, float("inf"), -1)), _special),
+    OpCase("norm_dtype", _fn(lambda x: torch.linalg.vector_norm(x, dtype=torch.float64)), _x),
+    OpCase(
+        "linalg_norm", _fn(lambda x: (torch.linalg.norm(x), torch.linalg.norm(x, dim=(1, 2)))), _x
+    ),
+    OpCase("linalg_norm_vector_ord", _fn(lambda x: torch.linalg.norm(x, 3, dim=-1)), _x),
+    OpCase("matrix_norm_fro", _fn(lambda x: torch.linalg.matrix_norm(x)), _x),
+    OpCase(
+        "matrix_norm_1_inf",
+        _fn(lambda x: (torch.linalg.matrix_norm(x, 1), torch.linalg.matrix_norm(x, -float("inf")))),
+        _x,
+    ),
+    OpCase("normalize", _fn(lambda x: torch.nn.functional.normalize(x, dim=1)), _x),
+    OpCase("norm_half", _fn(lambda x: torch.norm(x, dim=-1)), _half),
+    OpCase("norm_scripted", NormScripted, _x, mode="script"),
+    # logsumexp
+    OpCase("logsumexp", _fn(lambda x: x.logsumexp(1)), _x),
+    OpCase("logsumexp_keep_dims", _fn(lambda x: torch.logsumexp(x * 50, (1, 2), keepdim=True)), _x),
+    OpCase("logsumexp_special", _fn(lambda x: x.logsumexp(-1)), _special),
+    OpCase("logsumexp_int", _fn(lambda x: x.logsumexp(1)), _ints),
+    OpCase("logsumexp_half", _fn(lambda x: x.logsumexp(-1)), _half),
+    OpCase("logsumexp_opset17", _fn(lambda x: x.logsumexp(1)), _x, opset=17),
+    # all / any
+    OpCase("all_any", _fn(lambda x: ((x > 0).all(), (x > 0).any())), _x),
+    OpCase("all_any_dim", _fn(lambda x: ((x > -1).all(1), (x > 1).any(-1, keepdim=True))), _x),
+    OpCase("all_any_dims", _fn(lambda x: ((x > -1).all(dim=(1, 2)), (x > 1).any(dim=(0, 2)))), _x),
+    OpCase("all_any_float", _fn(lambda x: (x.round().all(-1), x.round().any(1))), _x),
+    OpCase("all_any_int", _fn(lambda x: (x.all(-1), x.any())), _ints),
+    OpCase(
+        "all_any_uint8",
+        _fn(lambda x: (x.all(-1), x.any(1))),
+        lambda: (torch.randint(0, 3, (2, 3, 4), dtype=torch.uint8),),
+    ),
+    OpCase("all_any_empty_dim", _fn(lambda x: ((x[:, :0] > 0).all(1), (x[:, :0] > 0).any(1))), _x),
+    OpCase("all_opset17", _fn(lambda x: (x > 0).all(1)), _x, opset=17),
+    OpCase("logic_reduce_scripted", LogicReduceScripted, _x, mode="script"),
+    # count_nonzero / numel
+    OpCase("count_nonzero", _fn(lambda x: torch.count_nonzero(x.round())), _x),
+    OpCase("count_nonzero_dims", _fn(lambda x: torch.count_nonzero(x.round(), (0, 2))), _x),
+    OpCase("count_nonzero_int_dim", _fn(lambda x: torch.count_nonzero(x, -1)), _ints),
+    OpCase("numel_traced", _fn(lambda x: x.sum() / x.numel()), _x),
+    OpCase("numel_scripted_dynamic", NumelDynamic, _x, mode="script"),
+    OpCase(
+        "bfloat16_reductions",
+        _fn(
+            lambda x: (
+                x.bfloat16().var(1).float(),
+                x.bfloat16().norm(dim=1).float(),
+                x.bfloat16().logsumexp(-1).float(),
+                x.bfloat16().round().all(1),
+                torch.count_nonzero(x.bfloat16().round(), -1),
+            )
+        ),
+        _x,
+    ),
 ]
 
 
@@ -161,3 +281,21 @@ def test_opset17_axes_are_attributes(tmp_path: Path) -> None:
     for n in reduces:
         assert len(n.input) == 1
         assert [a.name for a in n.attribute if a.name == "axes"] == ["axes"]
+
+
+REFUSALS = [
+    ("matrix_norm_2", lambda x: torch.linalg.matrix_norm(x, 2), "singular values"),
+    ("matrix_norm_nuc", lambda x: torch.linalg.matrix_norm(x, "nuc"), "singular values"),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "reason"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_refused(name: str, fn: object, reason: str, tmp_path: Path) -> None:
+    from converter import ConvertOptions, convert
+    from converter.errors import TranslationError
+    from tests.harness import save_archive
+
+    xs = _x()
+    archive = save_archive(_Fn(fn).eval(), xs, tmp_path / f"{name}.pt")
+    with pytest.raises(TranslationError, match=reason):
+        convert(archive, tmp_path / f"{name}.onnx", xs, options=ConvertOptions())

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from converter.translate.ops import (
     activation,
+    attention,
     control_flow,
     conv,
+    creation,
     elementwise,
+    indexing,
     linear,
+    math,
     norm,
     pool,
     prim,
@@ -15,6 +19,7 @@ from converter.translate.ops import (
     rnn,
     shape,
     slicing,
+    sorting,
     structure,
     tensor,
 )
@@ -37,6 +42,11 @@ FAMILIES = (
     tensor,
     reduction,
     rnn,
+    attention,
+    indexing,
+    sorting,
+    math,
+    creation,
 )
 
 

@@ -1,8 +1,12 @@
-"""Reductions: mean, sum, prod, amax/amin, max/min (full, along a dim, binary), argmax/argmin."""
+"""Reductions: mean, sum, prod, amax/amin, max/min (full, along a dim, binary), argmax/argmin,
+var/std, vector and Frobenius norms, logsumexp, all/any, count_nonzero and numel."""
 
 from __future__ import annotations
 
+import math
+
 import onnx_ir as ir
+import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate import dtypes
@@ -162,3 +166,278 @@ def aten_argmax(ctx: TranslationContext, node: TSNode) -> Entry:
     if not -rank <= dim < rank:
         raise Unsupported(f"dim {dim} is out of range for a tensor of rank {rank}")
     return ctx.op(op_type, x, axis=dim % rank, keepdims=int(keepdim))
+
+
+# ---- statistics, norms, logsumexp, all/any, counts -------------------------------------------
+FLOAT = ir.DataType.FLOAT
+BOOL = ir.DataType.BOOL
+
+
+def _opmath(dtype: ir.DataType) -> ir.DataType:
+    """PyTorch reduces 16-bit floats in float32 on CPU and rounds the result once."""
+    return FLOAT if dtype in (ir.DataType.FLOAT16, ir.DataType.BFLOAT16) else dtype
+
+
+def _float_input(ctx: TranslationContext, node: TSNode, what: str) -> tuple[ir.Value, ir.DataType]:
+    """The ``self`` input after its ``dtype`` argument; refused unless it is a float tensor."""
+    x = _with_dtype(ctx, node, ctx.tensor(node.input("self")))
+    dtype = ctx.dtype(x)
+    if not dtype.is_floating_point():
+        raise Unsupported(f"{what} of a {dtype.name} tensor (PyTorch refuses it too)")
+    return ctx.cast(x, _opmath(dtype)), dtype
+
+
+def _drop_axes(
+    ctx: TranslationContext, y: ir.Value, axes: list[int] | None, keepdim: bool
+) -> ir.Value:
+    """Remove the kept (size-1) reduced dims of ``y`` unless ``keepdim``."""
+    if keepdim:
+        return y
+    if axes is None:
+        return ctx.op("Reshape", y, ctx.constant([], INT64))
+    return ctx.op("Squeeze", y, ctx.constant(axes, INT64))
+
+
+def _count(ctx: TranslationContext, x: ir.Value, axes: list[int] | None) -> int | ir.Value:
+    """How many elements each reduction covers: an int, or a 0-d INT64 tensor."""
+    picked = list(range(ctx.rank(x))) if axes is None else axes
+    sizes = [ctx.static_dim(x, a) for a in picked]
+    if all(s is not None for s in sizes):
+        n = 1
+        for s in sizes:
+            n *= s  # type: ignore[operator]
+        return n
+    dims = ctx.op("Gather", ctx.op("Shape", x), ctx.constant(picked, INT64), axis=0)
+    return ctx.op("ReduceProd", dims, keepdims=0)
+
+
+def _correction(ctx: TranslationContext, node: TSNode) -> float:
+    if node.has_input("correction"):
+        value = node.input("correction")
+        return 1.0 if ctx.is_none(value) else float(ctx.const(value))  # type: ignore[arg-type]
+    if node.has_input("unbiased"):
+        return 1.0 if ctx.const(node.input("unbiased")) else 0.0
+    return 1.0
+
+
+def _variance(ctx: TranslationContext, node: TSNode) -> tuple[ir.Value, ir.Value, ir.DataType]:
+    """(variance, mean kept at size 1) in the compute type, and the result dtype."""
+    what = node.kind.removeprefix("aten::")
+    x, dtype = _float_input(ctx, node, what)
+    work = ctx.dtype(x)
+    axes = _axes(ctx, node, x)
+    mean = _reduce(ctx, "ReduceMean", x, axes, True)
+    diff = ctx.op("Sub", x, mean)
+    squares = _reduce(ctx, "ReduceSum", ctx.op("Mul", diff, diff), axes, _keepdim(ctx, node))
+    # PyTorch divides by max(N - correction, 0): 0/0 gives NaN, x/0 gives inf
+    correction = _correction(ctx, node)
+    n = _count(ctx, x, axes)
+    if isinstance(n, int):
+        divisor = ctx.constant(max(n - correction, 0.0), work)
+    else:
+        divisor = ctx.op(
+            "Max",
+            ctx.op("Sub", ctx.cast(n, work), ctx.constant(correction, work)),
+            ctx.constant(0.0, work),
+        )
+    return ctx.op("Div", squares, divisor), mean, dtype
+
+
+@handler("aten::var", "aten::std")
+def aten_var(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::var(Tensor self, bool unbiased=True) -> Tensor; var.dim(Tensor self, int[1]? dim,
+    bool unbiased=True, bool keepdim=False); var.correction(Tensor self, int[1]? dim=None, *,
+    Scalar? correction=None, bool keepdim=False); std likewise"""
+    var, _, dtype = _variance(ctx, node)
+    return ctx.cast(ctx.op("Sqrt", var) if node.kind == "aten::std" else var, dtype)
+
+
+@handler("aten::var_mean", "aten::std_mean")
+def aten_var_mean(ctx: TranslationContext, node: TSNode) -> tuple[Entry, ...]:
+    """aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool
+    keepdim=False) -> (Tensor, Tensor); var_mean(self, bool unbiased); var_mean.dim; std_mean
+    likewise"""
+    var, mean, dtype = _variance(ctx, node)
+    if node.kind == "aten::std_mean":
+        var = ctx.op("Sqrt", var)
+    x = ctx.tensor(node.input("self"))
+    mean = _drop_axes(ctx, mean, _axes(ctx, node, x), _keepdim(ctx, node))
+    return ctx.cast(var, dtype), ctx.cast(mean, dtype)
+
+
+def _reduce_nan(
+    ctx: TranslationContext, op_type: str, x: ir.Value, axes: list[int] | None, keepdim: bool
+) -> ir.Value:
+    """ReduceMax/ReduceMin that gives NaN where the reduced values hold a NaN, as PyTorch does
+    (ONNX Runtime's ReduceMax skips NaN)."""
+    y = _reduce(ctx, op_type, x, axes, keepdim)
+    dtype = ctx.dtype(x)
+    nan_only = ctx.op("Where", ctx.op("IsNaN", x), x, ctx.constant(0.0, dtype))
+    return ctx.op("Add", y, _reduce(ctx, "ReduceSum", nan_only, axes, keepdim))
+
+
+def _vector_norm(
+    ctx: TranslationContext, x: ir.Value, p: float, axes: list[int] | None, keepdim: bool
+) -> ir.Value:
+    """sum(|x|^p)^(1/p) over ``axes`` (max |x| for inf, min |x| for -inf, count for 0)."""
+    dtype = ctx.dtype(x)
+    if p == 2:
+        return _reduce(ctx, "ReduceL2", x, axes, keepdim)
+    if p == 1:
+        return _reduce(ctx, "ReduceL1", x, axes, keepdim)
+    magnitude = ctx.op("Abs", x)
+    if p == math.inf:
+        return _reduce_nan(ctx, "ReduceMax", magnitude, axes, keepdim)
+    if p == -math.inf:
+        return _reduce_nan(ctx, "ReduceMin", magnitude, axes, keepdim)
+    if p == 0:
+        nonzero = ctx.cast(ctx.op("Not", ctx.op("Equal", x, ctx.constant(0.0, dtype))), dtype)
+        return _reduce(ctx, "ReduceSum", nonzero, axes, keepdim)
+    powered = ctx.op("Pow", magnitude, ctx.constant(p, dtype))
+    total = _reduce(ctx, "ReduceSum", powered, axes, keepdim)
+    return ctx.op("Pow", total, ctx.constant(1.0 / p, dtype))
+
+
+def _order(ctx: TranslationContext, ts_value: torch._C.Value, default: float) -> float:
+    if ctx.is_none(ts_value):
+        return default
+    value = ctx.const(ts_value)
+    if isinstance(value, str):
+        raise Unsupported(f"norm order {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+@handler("aten::linalg_vector_norm", "aten::norm")
+def aten_linalg_vector_norm(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False,
+    *, ScalarType? dtype=None) -> Tensor; aten::norm.Scalar(Tensor self, Scalar p=2);
+    norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) and the dtype
+    overloads"""
+    if node.overload.startswith("names") or node.overload.endswith("out"):
+        raise Unsupported(f"the {node.overload!r} overload of {node.kind}")
+    p = _order(ctx, node.input("ord" if node.has_input("ord") else "p"), 2.0)
+    x, dtype = _float_input(ctx, node, "norm")
+    y = _vector_norm(ctx, x, p, _axes(ctx, node, x), _keepdim(ctx, node))
+    return ctx.cast(y, dtype)
+
+
+@handler("aten::frobenius_norm")
+def aten_frobenius_norm(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::frobenius_norm.dim(Tensor self, int[1] dim, bool keepdim=False) -> Tensor"""
+    x, dtype = _float_input(ctx, node, "frobenius_norm")
+    return ctx.cast(_vector_norm(ctx, x, 2.0, _axes(ctx, node, x), _keepdim(ctx, node)), dtype)
+
+
+@handler("aten::linalg_norm", "aten::linalg_matrix_norm")
+def aten_linalg_norm(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::linalg_norm(Tensor self, Scalar? ord=None, int[1]? dim=None, bool keepdim=False, *,
+    ScalarType? dtype=None) -> Tensor; linalg_norm.ord_str; linalg_matrix_norm(Tensor self,
+    Scalar ord, int[] dim=[-2,-1], ...); linalg_matrix_norm.str_ord. Vector norms and the
+    Frobenius norm; other matrix norms need singular values or are refused."""
+    x, dtype = _float_input(ctx, node, node.kind.removeprefix("aten::"))
+    keepdim = _keepdim(ctx, node)
+    rank = ctx.rank(x)
+    ord_v = node.input("ord")
+    order = None if ctx.is_none(ord_v) else ctx.const(ord_v)
+    dims = None if ctx.is_none(node.input("dim")) else ctx.const_ints(node.input("dim"))
+    matrix = (
+        node.kind == "aten::linalg_matrix_norm"
+        or (dims is not None and len(dims) == 2)
+        or (dims is None and order is not None and rank == 2)
+    )
+    if order is None or order == "fro" or not matrix:
+        if isinstance(order, str) and order != "fro":
+            raise Unsupported(f"norm order {order!r} of a vector")
+        p = 2.0 if order is None or order == "fro" else float(order)  # type: ignore[arg-type]
+        axes = _axes(ctx, node, x)
+        return ctx.cast(_vector_norm(ctx, x, p, axes, keepdim), dtype)
+    if order in (1, -1, math.inf, -math.inf):
+        # max/min over columns (1) or rows (inf) of the absolute sums along the other dim
+        first, second = (d % rank for d in (dims or [-2, -1]))
+        summed, kept = (first, second) if order in (1, -1) else (second, first)
+        sums = _reduce(ctx, "ReduceSum", ctx.op("Abs", x), [summed], True)
+        op_type = "ReduceMax" if order in (1, math.inf) else "ReduceMin"
+        y = _reduce_nan(ctx, op_type, sums, [kept], True)
+        return ctx.cast(_drop_axes(ctx, y, sorted([first, second]), keepdim), dtype)
+    raise Unsupported(
+        f"matrix norm of order {order!r}: it needs singular values, which ONNX cannot compute"
+    )
+
+
+@handler("aten::logsumexp")
+def aten_logsumexp(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor, shifted by the
+    maximum as PyTorch does (an infinite maximum shifts by 0). PyTorch composes it from tensor
+    ops, so 16-bit floats are rounded after every step, as here."""
+    x = ctx.tensor(node.input("self"))
+    dtype = ctx.dtype(x)
+    out = dtype if dtype.is_floating_point() else FLOAT
+    x = ctx.cast(x, out)
+    work = _opmath(out)
+
+    def step(v: ir.Value) -> ir.Value:
+        """Round to the result dtype, continue in the compute type."""
+        return ctx.cast(ctx.cast(v, out), work) if work != out else v
+
+    x = ctx.cast(x, work)
+    axes = _axes(ctx, node, x)
+    keepdim = _keepdim(ctx, node)
+    shift = _reduce(ctx, "ReduceMax", x, axes, True)
+    shift = ctx.op("Where", ctx.op("IsInf", shift), ctx.constant(0.0, work), shift)
+    exp = step(ctx.op("Exp", step(ctx.op("Sub", x, shift))))
+    total = step(_reduce(ctx, "ReduceSum", exp, axes, keepdim))
+    y = ctx.op("Add", step(ctx.op("Log", total)), _drop_axes(ctx, shift, axes, keepdim))
+    return ctx.cast(y, out)
+
+
+@handler("aten::all", "aten::any")
+def aten_all(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::all(Tensor self) -> Tensor; all.dim(Tensor self, int dim, bool keepdim=False);
+    all.dims(Tensor self, int[]? dim=None, bool keepdim=False); all.bool/.int/.float of a
+    list; any likewise. Bool results (uint8 for a uint8 input, as in PyTorch)."""
+    is_all = node.kind == "aten::all"
+    if node.overload in ("bool", "int", "float", "str"):
+        entry = ctx.entry(node.inputs[0])
+        if not isinstance(entry, list | tuple):
+            raise Unsupported(f"{node.kind} of a list computed at run time")
+        if all(not isinstance(e, ir.Value) for e in entry):
+            return all(entry) if is_all else any(entry)
+        flags = [ctx.cast(ctx.as_tensor(e), BOOL) for e in entry]
+        out = flags[0]
+        for f in flags[1:]:
+            out = ctx.op("And" if is_all else "Or", out, f)
+        return out
+    if node.overload.endswith("out"):
+        raise Unsupported(f"the {node.overload!r} overload of {node.kind}")
+    x = ctx.tensor(node.input("self"))
+    dtype = ctx.dtype(x)
+    truth = ctx.cast(ctx.cast(x, FLOAT) if dtype == ir.DataType.BFLOAT16 else x, BOOL)
+    axes = _axes(ctx, node, x)
+    keepdim = _keepdim(ctx, node)
+    if is_all:  # min of 0/1 (an empty reduction gives the largest int: true)
+        y = _reduce(ctx, "ReduceMin", ctx.cast(truth, ir.DataType.INT32), axes, keepdim)
+    else:  # count of true (an empty reduction gives 0: false)
+        y = _reduce(ctx, "ReduceSum", ctx.cast(truth, INT64), axes, keepdim)
+    y = ctx.cast(y, BOOL)
+    return ctx.cast(y, ir.DataType.UINT8) if dtype == ir.DataType.UINT8 else y
+
+
+@handler("aten::count_nonzero")
+def aten_count_nonzero(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::count_nonzero(Tensor self, int? dim=None) -> Tensor; count_nonzero.dim_IntList(
+    Tensor self, int[] dim) -> Tensor (int64)"""
+    x = ctx.tensor(node.input("self"))
+    if ctx.dtype(x) == ir.DataType.BFLOAT16:
+        x = ctx.cast(x, FLOAT)
+    nonzero = ctx.cast(ctx.cast(x, BOOL), INT64)
+    return _reduce(ctx, "ReduceSum", nonzero, _axes(ctx, node, x), False)
+
+
+@handler("aten::numel")
+def aten_numel(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::numel(Tensor self) -> int (a 0-d INT64 tensor when a dim is only known at run
+    time)"""
+    x = ctx.tensor(node.input("self"))
+    if x.shape is not None and x.shape.is_static():
+        return math.prod(x.shape.numpy())
+    return ctx.op("Size", x)
