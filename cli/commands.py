@@ -20,7 +20,9 @@ from converter.options import (
     Tolerance,
     VerifyOptions,
 )
-from converter.report import format_convert, format_inspect, format_verify
+from converter.report import format_convert, format_description, format_inspect, format_verify
+from converter.runtime.verify import VerifyReport
+from converter.testdata import check_target
 
 __all__ = ["convert", "inspect", "run", "verify"]
 
@@ -62,6 +64,19 @@ def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def _test_data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--force", is_flag=True, help="Replace a non-empty --emit-test-data directory."
+    )(fn)
+    return click.option(
+        "--emit-test-data",
+        "test_data",
+        type=click.Path(file_okay=False, path_type=Path),
+        metavar="DIR",
+        help="On parity, write DIR/model.onnx and DIR/test_data_set_N/{input,output}_K.pb.",
+    )(fn)
+
+
 def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> dict[str, Any]:
     if inputs_file is not None and shapes:
         raise click.UsageError("give either --inputs or --shape, not both")
@@ -96,6 +111,7 @@ def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> 
     help="Convert despite error findings of these kinds (see `inspect`).",
 )
 @click.option("--verify", "and_verify", is_flag=True, help="Check parity after converting.")
+@_test_data_options
 @_provider_options
 @_common
 def convert(
@@ -109,12 +125,14 @@ def convert(
     dynamic: tuple[tuple[str | int, tuple[int, ...]], ...],
     allow_findings: str,
     and_verify: bool,
+    test_data: Path | None,
+    force: bool,
     provider: str,
     device_id: int,
     as_json: bool,
     debug: bool,
 ) -> None:
-    """Convert a TorchScript archive MODEL to ONNX."""
+    """Convert a TorchScript archive MODEL to ONNX (--emit-test-data implies --verify)."""
     examples = _examples(inputs_file, shapes, dtype)
     dims: dict[str | int, tuple[int, ...]] = {}
     for key, ds in dynamic:
@@ -130,11 +148,15 @@ def convert(
         opset=opset, dynamic_batch=not static, dynamic_dims=dims, allow_findings=allowed
     )
     with render.handle_errors(debug):
+        if test_data is not None:
+            check_target(test_data, force)  # refuse before converting, not after
         result = converter.convert(model, output, options=options, **examples)
         report = None
-        if and_verify:
+        if and_verify or test_data is not None:
             vopts = VerifyOptions(provider=provider.lower(), device_id=device_id)  # type: ignore[arg-type]
-            report = converter.verify(model, output, options=vopts, **examples)
+            report = converter.verify(
+                model, output, options=vopts, emit_test_data=test_data, force=force, **examples
+            )
         if as_json:
             data: dict[str, Any] = {"convert": result.to_dict()}
             if report is not None:
@@ -144,6 +166,7 @@ def convert(
             render.emit(format_convert(result))
             if report is not None:
                 render.emit(format_verify(report))
+            _emit_test_data_line(test_data, report)
         if report is not None:
             report.raise_for_failure()
 
@@ -154,6 +177,7 @@ def convert(
 @_example_options
 @click.option("--rtol", type=float, help="Relative tolerance (default: by output dtype).")
 @click.option("--atol", type=float, help="Absolute tolerance (default: by output dtype).")
+@_test_data_options
 @_provider_options
 @_common
 def verify(
@@ -164,6 +188,8 @@ def verify(
     dtype: str,
     rtol: float | None,
     atol: float | None,
+    test_data: Path | None,
+    force: bool,
     provider: str,
     device_id: int,
     as_json: bool,
@@ -176,9 +202,20 @@ def verify(
     tolerance = None if rtol is None or atol is None else Tolerance(rtol=rtol, atol=atol)
     options = VerifyOptions(provider=provider.lower(), device_id=device_id, tolerance=tolerance)  # type: ignore[arg-type]
     with render.handle_errors(debug):
-        report = converter.verify(model, onnx_model, options=options, **examples)
-        render.emit_json(report.to_dict()) if as_json else render.emit(format_verify(report))
+        report = converter.verify(
+            model, onnx_model, options=options, emit_test_data=test_data, force=force, **examples
+        )
+        if as_json:
+            render.emit_json(report.to_dict())
+        else:
+            render.emit(format_verify(report))
+            _emit_test_data_line(test_data, report)
         report.raise_for_failure()
+
+
+def _emit_test_data_line(test_data: Path | None, report: VerifyReport | None) -> None:
+    if test_data is not None and report is not None and report.ok:
+        render.emit(f"wrote {test_data} ({len(report.cases)} test data sets)")
 
 
 @click.command()
@@ -235,10 +272,19 @@ def inspect(
 
     With example inputs (--inputs or --shape) the module is also probed: run on other values
     and at other batch sizes to find outputs that never change or shapes baked in.
+
+    Given an ONNX file (.onnx, or any file that is not a zip archive), show its inputs,
+    outputs, parity tolerances and the metadata convert recorded in it.
     """
     if inputs_file is not None and shapes:
         raise click.UsageError("give either --inputs or --shape, not both")
     specs = params.input_specs(shapes, dtype)
     with render.handle_errors(debug):
+        if converter.is_onnx_file(model):
+            if inputs_file is not None or shapes:
+                raise click.UsageError("--inputs and --shape apply to TorchScript archives only")
+            desc = converter.describe(model)
+            render.emit_json(desc.to_dict()) if as_json else render.emit(format_description(desc))
+            return
         report = converter.inspect(model, inputs_file, input_specs=specs, opset=opset)
         render.emit_json(report.to_dict()) if as_json else render.emit(format_inspect(report))

@@ -27,8 +27,10 @@ from converter.errors import (
     TranslationError,
     UnsupportedOpsError,
 )
+from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.trace import TraceResult, trace
+from converter.metadata import ModelDescription, TensorInfo, describe, is_onnx_file
 from converter.options import ConvertOptions, InputSpec, Tolerance, VerifyOptions
 from converter.runtime.verify import VerifyReport
 from converter.translate.ops import default_registry
@@ -44,11 +46,13 @@ __all__ = [
     "InputSpec",
     "InspectReport",
     "InternalError",
+    "ModelDescription",
     "ModelLoadError",
     "OpRegistry",
     "OptimizationError",
     "ParityError",
     "RuntimeSessionError",
+    "TensorInfo",
     "Tolerance",
     "TraceValidationError",
     "TorchScriptModel",
@@ -61,7 +65,9 @@ __all__ = [
     "__version__",
     "convert",
     "default_registry",
+    "describe",
     "inspect",
+    "is_onnx_file",
     "load",
     "run",
     "save_outputs",

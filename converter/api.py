@@ -21,10 +21,12 @@ from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.validate import validate
 from converter.inputs import load_inputs
+from converter.metadata import model_properties
 from converter.options import ConvertOptions, InputSpec, Provider, VerifyOptions
 from converter.plan import Examples, bind_examples, check_reference, dim_groups, graph_inputs
 from converter.runtime.session import Session
 from converter.runtime.verify import VerifyReport, verify_session
+from converter.testdata import check_target, write_test_data
 from converter.translate.ops import default_registry
 from converter.translate.registry import OpRegistry
 from converter.translate.translator import GraphInput, exported_nodes, op_histogram, translate
@@ -126,7 +128,7 @@ def convert(
     inputs = graph_inputs(ts, arrays, kept)
     sizes = {g.name: g.size for g in kept}
     onnx_model = translate(ts, inputs, registry or default_registry(), opts.opset, sizes)
-    _add_metadata(onnx_model, ts, report)
+    _add_metadata(onnx_model, ts, report, opts.opset)
     _write_checked(onnx_model, output)
     return ConvertResult(
         output=Path(output),
@@ -148,9 +150,17 @@ def verify(
     *,
     input_specs: Sequence[InputSpec] | None = None,
     options: VerifyOptions | None = None,
+    emit_test_data: PathLike | None = None,
+    force: bool = False,
 ) -> VerifyReport:
-    """Compare an ONNX model with its TorchScript original on several feeds; returns a report."""
+    """Compare an ONNX model with its TorchScript original on several feeds; returns a report.
+
+    With ``emit_test_data=DIR`` and parity, also writes the cases as an ONNX test-case directory
+    (``force`` replaces a non-empty DIR).
+    """
     opts = options or VerifyOptions()
+    if emit_test_data is not None:
+        check_target(emit_test_data, force)
     ts = load(model)
     ts, arrays = bind_examples(ts, example_inputs, input_specs)
     session = Session(onnx_model, opts.provider, opts.device_id)
@@ -162,7 +172,11 @@ def verify(
     findings = _recorded_findings(onnx_model)
     if findings is None:  # not written by convert: check the archive as convert would
         findings = validate(ts, arrays, dim_groups(ts, arrays, ConvertOptions()))[0].findings
-    return verify_session(ts, session, arrays, opts, ts.notes, findings)
+    report = verify_session(ts, session, arrays, opts, ts.notes, findings)
+    if emit_test_data is not None and report.ok:
+        names = (session.input_names, session.output_names)
+        write_test_data(emit_test_data, onnx_model, report, *names, force=force)
+    return report
 
 
 def run(
@@ -251,14 +265,19 @@ def _recorded_findings(onnx_model: PathLike) -> tuple[Finding, ...] | None:
     return tuple(Finding.from_dict(d) for d in json.loads(props.get("jit2onnx.findings", "[]")))
 
 
-def _add_metadata(model: ir.Model, ts: TorchScriptModel, report: ValidationReport) -> None:
+def _add_metadata(
+    model: ir.Model, ts: TorchScriptModel, report: ValidationReport, opset: int
+) -> None:
     digest = hashlib.sha256(ts.path.read_bytes()).hexdigest()
-    model.metadata_props["jit2onnx.version"] = __version__
-    model.metadata_props["jit2onnx.source_sha256"] = digest
-    if report.findings:
-        model.metadata_props["jit2onnx.findings"] = json.dumps(report.to_dict())
-    if ts.notes:
-        model.metadata_props["jit2onnx.notes"] = "\n".join(ts.notes)
+    props = model_properties(
+        model,
+        version=__version__,
+        opset=opset,
+        source_sha256=digest,
+        findings=report.findings,
+        notes=ts.notes,
+    )
+    model.metadata_props.update(props)
 
 
 def _write_checked(model: ir.Model, output: PathLike) -> None:

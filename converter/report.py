@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from converter.api import ConvertResult, InspectReport
+from converter.metadata import ModelDescription
 from converter.runtime.verify import VerifyReport
 
-__all__ = ["format_convert", "format_inspect", "format_verify"]
+__all__ = ["format_convert", "format_description", "format_inspect", "format_verify"]
 
 
 def format_convert(result: ConvertResult) -> str:
@@ -70,4 +71,25 @@ def format_inspect(report: InspectReport) -> str:
     findings = report.findings.findings
     lines.append(f"  findings: {len(findings) or 'none'}")
     lines += ["    " + f.render().replace("\n", "\n    ") for f in findings]
+    return "\n".join(lines)
+
+
+def format_description(desc: ModelDescription) -> str:
+    """An ONNX file's inputs, outputs, tolerances and the metadata convert recorded."""
+    lines = [f"{desc.path}", f"  opset: {desc.opset}"]
+    if desc.version is not None:
+        lines.append(f"  written by jit2onnx {desc.version}")
+    if desc.source_sha256 is not None:
+        lines.append(f"  source archive sha256: {desc.source_sha256}")
+    for title, infos in (("inputs", desc.inputs), ("outputs", desc.outputs)):
+        lines.append(f"  {title}:")
+        for info in infos:
+            dims = ",".join("?" if d is None else str(d) for d in info.shape)
+            tol = desc.tolerances.get(info.name) if title == "outputs" else None
+            extra = f"  (rtol {tol.rtol:g}, atol {tol.atol:g})" if tol else ""
+            lines.append(f"    {info.name} {info.dtype}[{dims}]{extra}")
+    lines += [f"  note: {n}" for n in desc.notes]
+    if desc.version is not None:
+        lines.append(f"  findings: {len(desc.findings) or 'none'}")
+        lines += ["    " + f.render().replace("\n", "\n    ") for f in desc.findings]
     return "\n".join(lines)

@@ -26,6 +26,9 @@ class CaseReport:
     input_shapes: tuple[tuple[int, ...], ...]
     outputs: tuple[OutputDiff, ...]
     error: str | None = None
+    # The feeds and TorchScript's outputs on them (not part of to_dict), for test-data files.
+    feeds: tuple[np.ndarray, ...] = dataclasses.field(default=(), repr=False, compare=False)
+    expected: tuple[np.ndarray, ...] = dataclasses.field(default=(), repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -131,4 +134,4 @@ def _case(
         compare(name, e, a, options.tolerance)
         for name, e, a in zip(session.output_names, expected, actual, strict=True)
     )
-    return CaseReport(label, shapes, diffs)
+    return CaseReport(label, shapes, diffs, feeds=tuple(feeds), expected=tuple(expected))
