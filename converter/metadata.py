@@ -136,16 +136,20 @@ def model_properties(
 
 
 def is_onnx_file(path: str | os.PathLike[str]) -> bool:
-    """True for a ``.onnx`` path or a file that is not a zip archive (TorchScript archives are)."""
+    """True for an existing ``.onnx`` file, or another file that parses as an ONNX model."""
     p = Path(path)
+    if not p.is_file():
+        return False
     if p.suffix.lower() == ".onnx":
         return True
-    try:
-        with p.open("rb") as f:
-            head = f.read(4)
-    except OSError:
+    with p.open("rb") as f:
+        head = f.read(4)
+    if not head or head.startswith((b"PK", b"\x80")):  # zip (TorchScript) or pickle
         return False
-    return bool(head) and head != b"PK\x03\x04"
+    try:
+        return bool(onnx.load(str(p), load_external_data=False).HasField("graph"))
+    except Exception:  # not a protobuf at all
+        return False
 
 
 def describe(onnx_model: str | os.PathLike[str]) -> ModelDescription:

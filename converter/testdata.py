@@ -34,8 +34,9 @@ def check_target(directory: str | os.PathLike[str], force: bool) -> Path:
         raise InputError(f"{dest}: exists and is not a directory")
     if dest.is_dir() and any(dest.iterdir()) and not force:
         raise InputError(f"{dest}: directory is not empty; pass --force to replace it")
-    if not dest.parent.is_dir():
-        raise InputError(f"{dest}: parent directory {dest.parent} does not exist")
+    for parent in dest.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"{dest}: {parent} is not a directory")
     return dest
 
 
@@ -92,6 +93,7 @@ def _write_tensors(
 
 @contextlib.contextmanager
 def _staging(dest: Path) -> Iterator[Path]:
+    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
     try:
         yield tmp

@@ -74,6 +74,20 @@ def test_inspect_reads_an_onnx_file(two: tuple) -> None:  # type: ignore[type-ar
     assert data["source_sha256"] == _props(out)["jit2onnx.source_sha256"]
 
 
+def test_inspect_detects_onnx_by_content(two: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    _, out, _ = two
+    renamed = tmp_path / "model.bin"
+    renamed.write_bytes(out.read_bytes())
+    result = CliRunner().invoke(main, ["inspect", str(renamed)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{renamed}\n  opset: 18\n  written by jit2onnx ")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    result = CliRunner().invoke(main, ["inspect", str(text)])
+    assert result.exit_code == 5
+    assert result.stderr == f"jit2onnx: error: {text}: not a zip file, not a TorchScript archive\n"
+
+
 def test_inspect_refuses_a_file_that_is_neither(tmp_path: Path) -> None:
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\xff\xff not a model")

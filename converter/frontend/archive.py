@@ -59,7 +59,7 @@ def _describe_non_zip(head: bytes, p: Path) -> str:
             + " instead"
         )
     if p.suffix.lower() == ".onnx":
-        return "an ONNX model (give it to 'run' or 'verify')"
+        return "an ONNX model (give it to 'run', 'verify' or 'inspect')"
     return "not a zip file"
 
 
