@@ -24,15 +24,18 @@ function readMetadata(modelPath) {
   const json = (key, fallback) => (props[`jit2onnx.${key}`] ? JSON.parse(props[`jit2onnx.${key}`]) : fallback);
   const inputs = json('inputs', null);
   if (!inputs) throw new Error(`${modelPath}: no jit2onnx.inputs metadata; convert the model with jit2onnx`);
-  for (const input of inputs) {
-    if (!DTYPES[input.dtype]) throw new Error(`${modelPath}: input '${input.name}' is ${input.dtype}, which this service does not take`);
+  const outputs = json('outputs', []);
+  for (const [kind, list] of [['input', inputs], ['output', outputs]]) {
+    for (const t of list) {
+      if (!DTYPES[t.dtype]) throw new Error(`${modelPath}: ${kind} '${t.name}' is ${t.dtype}, which this service does not handle`);
+    }
   }
   return {
     version: props['jit2onnx.version'] ?? null,
     opset: Number(props['jit2onnx.opset']) || null,
     source_sha256: props['jit2onnx.source_sha256'] ?? null,
     inputs,
-    outputs: json('outputs', []),
+    outputs,
     tolerances: json('tolerances', {}),
     findings: json('findings', []),
   };
