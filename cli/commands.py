@@ -273,7 +273,7 @@ def inspect(
     With example inputs (--inputs or --shape) the module is also probed: run on other values
     and at other batch sizes to find outputs that never change or shapes baked in.
 
-    Given an ONNX file (.onnx, or any file that is not a zip archive), show its inputs,
+    Given an ONNX file (.onnx, or another file that parses as an ONNX model), show its inputs,
     outputs, parity tolerances and the metadata convert recorded in it.
     """
     if inputs_file is not None and shapes:
