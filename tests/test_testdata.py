@@ -180,3 +180,31 @@ def test_parity_failure_or_error_writes_nothing(
 class _Negated(torch.nn.Module):
     def forward(self, x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         return -torch.relu(x) * k
+
+
+def test_describe_falls_back_to_the_graph_of_a_foreign_model(tmp_path: Path) -> None:
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", 2])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["n", 2])
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    path = tmp_path / "foreign.onnx"
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), path)
+    desc = describe(path)
+    assert (desc.opset, desc.version, desc.tolerances) == (17, None, {})
+    assert [(i.name, i.dtype, i.shape) for i in desc.inputs] == [("x", "float32", ("n", 2))]
+    result = CliRunner().invoke(main, ["inspect", str(path)])
+    assert (
+        result.stdout
+        == f"{path}\n  opset: 17\n  inputs:\n    x float32[n,2]\n  outputs:\n    y float32[n,2]\n"
+    )
+
+
+def test_convert_refuses_a_full_directory_before_converting(tmp_path: Path) -> None:
+    archive = save_archive(tiny_mlp(), [torch.randn(2, 4)], tmp_path / "mlp.pt")
+    target = tmp_path / "cases"
+    target.mkdir()
+    (target / "x").write_text("")
+    out = tmp_path / "m.onnx"
+    args = ["convert", str(archive), "-o", str(out), "--shape", "2x4", "--emit-test-data"]
+    result = CliRunner().invoke(main, [*args, str(target)])
+    assert result.exit_code == 5
+    assert not out.exists()
