@@ -15,6 +15,7 @@ from converter.options import (
     DEFAULT_OPSET,
     MAX_OPSET,
     MIN_OPSET,
+    ArchiveLimits,
     ConvertOptions,
     Provider,
     Tolerance,
@@ -49,6 +50,28 @@ def _example_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         type=_EXISTING,
         help="Example inputs: .npz (arr_0, arr_1, ... or input names) or .npy.",
     )(fn)
+
+
+def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    defaults = ArchiveLimits()
+    fn = click.option(
+        "--max-tensor-bytes",
+        type=click.IntRange(min=0),
+        default=defaults.max_tensor_bytes,
+        show_default=True,
+        help="Refuse an archive holding a larger tensor.",
+    )(fn)
+    return click.option(
+        "--max-archive-bytes",
+        type=click.IntRange(min=0),
+        default=defaults.max_archive_bytes,
+        show_default=True,
+        help="Refuse an archive that unpacks to more bytes.",
+    )(fn)
+
+
+def _limits(max_archive_bytes: int, max_tensor_bytes: int) -> ArchiveLimits:
+    return ArchiveLimits(max_archive_bytes=max_archive_bytes, max_tensor_bytes=max_tensor_bytes)
 
 
 def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -97,6 +120,7 @@ def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> 
 )
 @click.option("--verify", "and_verify", is_flag=True, help="Check parity after converting.")
 @_provider_options
+@_limit_options
 @_common
 def convert(
     model: Path,
@@ -111,10 +135,13 @@ def convert(
     and_verify: bool,
     provider: str,
     device_id: int,
+    max_archive_bytes: int,
+    max_tensor_bytes: int,
     as_json: bool,
     debug: bool,
 ) -> None:
     """Convert a TorchScript archive MODEL to ONNX."""
+    limits = _limits(max_archive_bytes, max_tensor_bytes)
     examples = _examples(inputs_file, shapes, dtype)
     dims: dict[str | int, tuple[int, ...]] = {}
     for key, ds in dynamic:
@@ -130,11 +157,11 @@ def convert(
         opset=opset, dynamic_batch=not static, dynamic_dims=dims, allow_findings=allowed
     )
     with render.handle_errors(debug):
-        result = converter.convert(model, output, options=options, **examples)
+        result = converter.convert(model, output, options=options, limits=limits, **examples)
         report = None
         if and_verify:
             vopts = VerifyOptions(provider=provider.lower(), device_id=device_id)  # type: ignore[arg-type]
-            report = converter.verify(model, output, options=vopts, **examples)
+            report = converter.verify(model, output, options=vopts, limits=limits, **examples)
         if as_json:
             data: dict[str, Any] = {"convert": result.to_dict()}
             if report is not None:
@@ -155,6 +182,7 @@ def convert(
 @click.option("--rtol", type=float, help="Relative tolerance (default: by output dtype).")
 @click.option("--atol", type=float, help="Absolute tolerance (default: by output dtype).")
 @_provider_options
+@_limit_options
 @_common
 def verify(
     model: Path,
@@ -166,6 +194,8 @@ def verify(
     atol: float | None,
     provider: str,
     device_id: int,
+    max_archive_bytes: int,
+    max_tensor_bytes: int,
     as_json: bool,
     debug: bool,
 ) -> None:
@@ -176,7 +206,8 @@ def verify(
     tolerance = None if rtol is None or atol is None else Tolerance(rtol=rtol, atol=atol)
     options = VerifyOptions(provider=provider.lower(), device_id=device_id, tolerance=tolerance)  # type: ignore[arg-type]
     with render.handle_errors(debug):
-        report = converter.verify(model, onnx_model, options=options, **examples)
+        limits = _limits(max_archive_bytes, max_tensor_bytes)
+        report = converter.verify(model, onnx_model, options=options, limits=limits, **examples)
         render.emit_json(report.to_dict()) if as_json else render.emit(format_verify(report))
         report.raise_for_failure()
 
@@ -221,6 +252,7 @@ def run(
 @click.option(
     "--opset", type=click.IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True
 )
+@_limit_options
 @_common
 def inspect(
     model: Path,
@@ -228,6 +260,8 @@ def inspect(
     shapes: tuple[Any, ...],
     dtype: str,
     opset: int,
+    max_archive_bytes: int,
+    max_tensor_bytes: int,
     as_json: bool,
     debug: bool,
 ) -> None:
@@ -240,5 +274,8 @@ def inspect(
         raise click.UsageError("give either --inputs or --shape, not both")
     specs = params.input_specs(shapes, dtype)
     with render.handle_errors(debug):
-        report = converter.inspect(model, inputs_file, input_specs=specs, opset=opset)
+        limits = _limits(max_archive_bytes, max_tensor_bytes)
+        report = converter.inspect(
+            model, inputs_file, input_specs=specs, opset=opset, limits=limits
+        )
         render.emit_json(report.to_dict()) if as_json else render.emit(format_inspect(report))

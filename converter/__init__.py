@@ -25,16 +25,24 @@ from converter.errors import (
     RuntimeSessionError,
     TraceValidationError,
     TranslationError,
+    UnsafeModelError,
     UnsupportedOpsError,
 )
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.trace import TraceResult, trace
-from converter.options import ConvertOptions, InputSpec, Tolerance, VerifyOptions
+from converter.options import (
+    ArchiveLimits,
+    ConvertOptions,
+    InputSpec,
+    Tolerance,
+    VerifyOptions,
+)
 from converter.runtime.verify import VerifyReport
 from converter.translate.ops import default_registry
 from converter.translate.registry import OpRegistry
 
 __all__ = [
+    "ArchiveLimits",
     "ConversionError",
     "ConversionWarning",
     "ConvertOptions",
@@ -54,6 +62,7 @@ __all__ = [
     "TorchScriptModel",
     "TraceResult",
     "TranslationError",
+    "UnsafeModelError",
     "UnsupportedOpsError",
     "VerifyOptions",
     "ValidationReport",

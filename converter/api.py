@@ -21,7 +21,13 @@ from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.validate import validate
 from converter.inputs import load_inputs
-from converter.options import ConvertOptions, InputSpec, Provider, VerifyOptions
+from converter.options import (
+    ArchiveLimits,
+    ConvertOptions,
+    InputSpec,
+    Provider,
+    VerifyOptions,
+)
 from converter.plan import Examples, bind_examples, check_reference, dim_groups, graph_inputs
 from converter.runtime.session import Session
 from converter.runtime.verify import VerifyReport, verify_session
@@ -108,11 +114,12 @@ def convert(
     input_specs: Sequence[InputSpec] | None = None,
     options: ConvertOptions | None = None,
     registry: OpRegistry | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> ConvertResult:
     """Convert a TorchScript archive to an ONNX file; returns what was written."""
     start = time.perf_counter()
     opts = options or ConvertOptions()
-    ts = load(model)
+    ts = load(model, limits)
     ts, arrays = bind_examples(ts, example_inputs, input_specs)
     check_reference(ts, arrays)
     groups = dim_groups(ts, arrays, opts)
@@ -148,10 +155,11 @@ def verify(
     *,
     input_specs: Sequence[InputSpec] | None = None,
     options: VerifyOptions | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> VerifyReport:
     """Compare an ONNX model with its TorchScript original on several feeds; returns a report."""
     opts = options or VerifyOptions()
-    ts = load(model)
+    ts = load(model, limits)
     ts, arrays = bind_examples(ts, example_inputs, input_specs)
     session = Session(onnx_model, opts.provider, opts.device_id)
     if len(session.input_names) != len(arrays):
@@ -194,9 +202,10 @@ def inspect(
     *,
     input_specs: Sequence[InputSpec] | None = None,
     opset: int | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> InspectReport:
     """Describe an archive: inputs, operators, unsupported operators and trace findings."""
-    ts = load(model)
+    ts = load(model, limits)
     target = opset or ConvertOptions().opset
     reg = default_registry()
     unsupported: dict[str, list[SourceLocation | None]] = {}

@@ -22,6 +22,7 @@ __all__ = [
     "SourceLocation",
     "TraceValidationError",
     "TranslationError",
+    "UnsafeModelError",
     "UnsupportedOpsError",
 ]
 
@@ -77,6 +78,10 @@ class ConversionError(RuntimeError):
 
 class ModelLoadError(ConversionError):
     """The model file is missing, unreadable, not a TorchScript archive or refused as unsafe."""
+
+
+class UnsafeModelError(ModelLoadError):
+    """The model file could read or write files, load native code or exhaust memory: refused."""
 
 
 class InputError(ConversionError):

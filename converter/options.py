@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 
 __all__ = [
+    "ArchiveLimits",
     "DEFAULT_OPSET",
     "MAX_OPSET",
     "MIN_OPSET",
@@ -89,3 +90,11 @@ class VerifyOptions:
     tolerance: Tolerance | None = None
     extra_inputs: int = 2
     seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveLimits:
+    """Size limits checked before an archive is loaded (bytes once unpacked)."""
+
+    max_archive_bytes: int = 4 << 30
+    max_tensor_bytes: int = 2 << 30

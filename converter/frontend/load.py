@@ -15,6 +15,7 @@ from converter._jit import quiet_jit
 from converter.errors import ModelLoadError
 from converter.frontend.archive import ArchiveInfo, scan_archive
 from converter.frontend.layout import Layout, default_layout
+from converter.options import ArchiveLimits
 
 __all__ = ["TorchScriptModel", "flatten_outputs", "load"]
 
@@ -76,9 +77,9 @@ def flatten_outputs(result: object) -> list[np.ndarray]:
     raise TypeError(f"cannot compare an output of type {type(result).__name__}")
 
 
-def load(path: str | os.PathLike[str]) -> TorchScriptModel:
+def load(path: str | os.PathLike[str], limits: ArchiveLimits | None = None) -> TorchScriptModel:
     """Pre-scan and load an archive; freeze and inline its forward into one graph."""
-    info = scan_archive(path)
+    info = scan_archive(path, limits)
     p = info.path
     try:
         with quiet_jit():
