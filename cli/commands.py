@@ -119,6 +119,7 @@ def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> 
     help="Convert despite error findings of these kinds (see `inspect`).",
 )
 @click.option("--verify", "and_verify", is_flag=True, help="Check parity after converting.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @_provider_options
 @_limit_options
 @_common
@@ -133,6 +134,7 @@ def convert(
     dynamic: tuple[tuple[str | int, tuple[int, ...]], ...],
     allow_findings: str,
     and_verify: bool,
+    force: bool,
     provider: str,
     device_id: int,
     max_archive_bytes: int,
@@ -157,7 +159,9 @@ def convert(
         opset=opset, dynamic_batch=not static, dynamic_dims=dims, allow_findings=allowed
     )
     with render.handle_errors(debug):
-        result = converter.convert(model, output, options=options, limits=limits, **examples)
+        result = converter.convert(
+            model, output, options=options, limits=limits, overwrite=force, **examples
+        )
         report = None
         if and_verify:
             vopts = VerifyOptions(provider=provider.lower(), device_id=device_id)  # type: ignore[arg-type]
@@ -216,12 +220,14 @@ def verify(
 @click.argument("onnx_model", type=_EXISTING)
 @click.option("--inputs", "inputs_file", type=_EXISTING, required=True, help=".npz or .npy inputs.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write outputs to .npz.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @_provider_options
 @_common
 def run(
     onnx_model: Path,
     inputs_file: Path,
     output: Path | None,
+    force: bool,
     provider: str,
     device_id: int,
     as_json: bool,
@@ -232,7 +238,7 @@ def run(
         chosen: Provider = "cuda" if provider.lower() == "cuda" else "cpu"
         outputs = converter.run(onnx_model, inputs_file, provider=chosen, device_id=device_id)
         if output is not None:
-            converter.save_outputs(output, outputs)
+            converter.save_outputs(output, outputs, overwrite=force)
         summary = converter.summarize_outputs(outputs)
         if as_json:
             render.emit_json({"outputs": summary, "saved_to": str(output) if output else None})

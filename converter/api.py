@@ -15,7 +15,7 @@ import onnx
 import onnx_ir as ir
 
 from converter import __version__
-from converter._io import atomic_path
+from converter._io import atomic_path, check_output
 from converter.errors import InputError, InternalError, SourceLocation, TraceValidationError
 from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
@@ -115,10 +115,12 @@ def convert(
     options: ConvertOptions | None = None,
     registry: OpRegistry | None = None,
     limits: ArchiveLimits | None = None,
+    overwrite: bool = False,
 ) -> ConvertResult:
     """Convert a TorchScript archive to an ONNX file; returns what was written."""
     start = time.perf_counter()
     opts = options or ConvertOptions()
+    check_output(output, overwrite)
     ts = load(model, limits)
     ts, arrays = bind_examples(ts, example_inputs, input_specs)
     check_reference(ts, arrays)
@@ -134,7 +136,7 @@ def convert(
     sizes = {g.name: g.size for g in kept}
     onnx_model = translate(ts, inputs, registry or default_registry(), opts.opset, sizes)
     _add_metadata(onnx_model, ts, report)
-    _write_checked(onnx_model, output)
+    _write_checked(onnx_model, output, overwrite)
     return ConvertResult(
         output=Path(output),
         opset=opts.opset,
@@ -222,9 +224,11 @@ def inspect(
     return InspectReport(ts.path, ts.input_names, histogram, unsupported, ts.notes, findings)
 
 
-def save_outputs(path: PathLike, outputs: Mapping[str, np.ndarray]) -> None:
+def save_outputs(
+    path: PathLike, outputs: Mapping[str, np.ndarray], *, overwrite: bool = False
+) -> None:
     """Write outputs by name to an .npz file, atomically."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite) as tmp:
         with tmp.open("wb") as f:
             np.savez(f, **dict(outputs))  # type: ignore[arg-type]
 
@@ -270,11 +274,11 @@ def _add_metadata(model: ir.Model, ts: TorchScriptModel, report: ValidationRepor
         model.metadata_props["jit2onnx.notes"] = "\n".join(ts.notes)
 
 
-def _write_checked(model: ir.Model, output: PathLike) -> None:
+def _write_checked(model: ir.Model, output: PathLike, overwrite: bool) -> None:
     proto = ir.serde.serialize_model(model)
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as e:  # the translator built an invalid model: a bug
         raise InternalError(f"{output}: the generated ONNX model fails the checker: {e}") from e
-    with atomic_path(output) as tmp:
+    with atomic_path(output, overwrite) as tmp:
         onnx.save_model(proto, tmp)

@@ -17,6 +17,7 @@ __all__ = [
     "InternalError",
     "ModelLoadError",
     "OptimizationError",
+    "OutputExistsError",
     "ParityError",
     "RuntimeSessionError",
     "SourceLocation",
@@ -78,6 +79,10 @@ class ConversionError(RuntimeError):
 
 class ModelLoadError(ConversionError):
     """The model file is missing, unreadable, not a TorchScript archive or refused as unsafe."""
+
+
+class OutputExistsError(ConversionError):
+    """The output file exists and replacing it was not asked for."""
 
 
 class UnsafeModelError(ModelLoadError):

@@ -11,6 +11,7 @@ import numpy as np
 
 from converter.errors import RuntimeSessionError
 from converter.options import Provider
+from converter.runtime.model_file import check_domains, check_onnx_file
 
 __all__ = ["EXECUTION_PROVIDERS", "BoundRun", "Session", "resolve_providers"]
 
@@ -64,7 +65,11 @@ class Session:
         options.log_severity_level = 3
         if threads is not None:
             options.intra_op_num_threads = threads
-        source = model if isinstance(model, bytes) else str(Path(model))
+        if isinstance(model, bytes):
+            source: str | bytes = model
+        else:
+            source = str(Path(model))
+            check_domains(model, check_onnx_file(model))
         try:
             self._session = ort.InferenceSession(source, options, providers=providers)
         except Exception as e:
@@ -141,12 +146,15 @@ class BoundRun:
 
 
 def _onnxruntime() -> Any:
+    # ONNX Runtime reads this when it is first imported: no telemetry from jit2onnx's sessions.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime
     except ImportError as e:
         raise RuntimeSessionError(
             "ONNX Runtime is not installed: pip install 'jit2onnx[cpu]' (or 'jit2onnx[gpu]')"
         ) from e
+    onnxruntime.disable_telemetry_events()
     return onnxruntime
 
 
