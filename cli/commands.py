@@ -20,6 +20,7 @@ from converter.options import (
     Provider,
     Tolerance,
     VerifyOptions,
+    WorkerOptions,
 )
 from converter.report import format_convert, format_inspect, format_verify
 
@@ -55,6 +56,24 @@ def _example_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     defaults = ArchiveLimits()
     fn = click.option(
+        "--in-process",
+        is_flag=True,
+        help="Load and run the archive in this process (trusted archives only).",
+    )(fn)
+    fn = click.option(
+        "--max-memory-bytes",
+        type=click.IntRange(min=0),
+        help="Address-space limit of the worker running the archive [default: physical memory; "
+        "0: none].",
+    )(fn)
+    fn = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=WorkerOptions().timeout,
+        show_default=True,
+        help="Seconds the worker running the archive may take.",
+    )(fn)
+    fn = click.option(
         "--max-tensor-bytes",
         type=click.IntRange(min=0),
         default=defaults.max_tensor_bytes,
@@ -72,6 +91,10 @@ def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _limits(max_archive_bytes: int, max_tensor_bytes: int) -> ArchiveLimits:
     return ArchiveLimits(max_archive_bytes=max_archive_bytes, max_tensor_bytes=max_tensor_bytes)
+
+
+def _worker(in_process: bool, timeout: float, max_memory_bytes: int | None) -> WorkerOptions:
+    return WorkerOptions(isolate=not in_process, timeout=timeout, max_memory_bytes=max_memory_bytes)
 
 
 def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,11 +162,15 @@ def convert(
     device_id: int,
     max_archive_bytes: int,
     max_tensor_bytes: int,
+    timeout: float,
+    max_memory_bytes: int | None,
+    in_process: bool,
     as_json: bool,
     debug: bool,
 ) -> None:
     """Convert a TorchScript archive MODEL to ONNX."""
     limits = _limits(max_archive_bytes, max_tensor_bytes)
+    worker = _worker(in_process, timeout, max_memory_bytes)
     examples = _examples(inputs_file, shapes, dtype)
     dims: dict[str | int, tuple[int, ...]] = {}
     for key, ds in dynamic:
@@ -160,12 +187,20 @@ def convert(
     )
     with render.handle_errors(debug):
         result = converter.convert(
-            model, output, options=options, limits=limits, overwrite=force, **examples
+            model,
+            output,
+            options=options,
+            limits=limits,
+            overwrite=force,
+            worker=worker,
+            **examples,
         )
         report = None
         if and_verify:
             vopts = VerifyOptions(provider=provider.lower(), device_id=device_id)  # type: ignore[arg-type]
-            report = converter.verify(model, output, options=vopts, limits=limits, **examples)
+            report = converter.verify(
+                model, output, options=vopts, limits=limits, worker=worker, **examples
+            )
         if as_json:
             data: dict[str, Any] = {"convert": result.to_dict()}
             if report is not None:
@@ -200,6 +235,9 @@ def verify(
     device_id: int,
     max_archive_bytes: int,
     max_tensor_bytes: int,
+    timeout: float,
+    max_memory_bytes: int | None,
+    in_process: bool,
     as_json: bool,
     debug: bool,
 ) -> None:
@@ -211,7 +249,10 @@ def verify(
     options = VerifyOptions(provider=provider.lower(), device_id=device_id, tolerance=tolerance)  # type: ignore[arg-type]
     with render.handle_errors(debug):
         limits = _limits(max_archive_bytes, max_tensor_bytes)
-        report = converter.verify(model, onnx_model, options=options, limits=limits, **examples)
+        worker = _worker(in_process, timeout, max_memory_bytes)
+        report = converter.verify(
+            model, onnx_model, options=options, limits=limits, worker=worker, **examples
+        )
         render.emit_json(report.to_dict()) if as_json else render.emit(format_verify(report))
         report.raise_for_failure()
 
@@ -268,6 +309,9 @@ def inspect(
     opset: int,
     max_archive_bytes: int,
     max_tensor_bytes: int,
+    timeout: float,
+    max_memory_bytes: int | None,
+    in_process: bool,
     as_json: bool,
     debug: bool,
 ) -> None:
@@ -281,7 +325,8 @@ def inspect(
     specs = params.input_specs(shapes, dtype)
     with render.handle_errors(debug):
         limits = _limits(max_archive_bytes, max_tensor_bytes)
+        worker = _worker(in_process, timeout, max_memory_bytes)
         report = converter.inspect(
-            model, inputs_file, input_specs=specs, opset=opset, limits=limits
+            model, inputs_file, input_specs=specs, opset=opset, limits=limits, worker=worker
         )
         render.emit_json(report.to_dict()) if as_json else render.emit(format_inspect(report))

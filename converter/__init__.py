@@ -28,6 +28,7 @@ from converter.errors import (
     TranslationError,
     UnsafeModelError,
     UnsupportedOpsError,
+    WorkerError,
 )
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.trace import TraceResult, trace
@@ -37,6 +38,7 @@ from converter.options import (
     InputSpec,
     Tolerance,
     VerifyOptions,
+    WorkerOptions,
 )
 from converter.runtime.verify import VerifyReport
 from converter.translate.ops import default_registry
@@ -67,6 +69,8 @@ __all__ = [
     "UnsafeModelError",
     "UnsupportedOpsError",
     "VerifyOptions",
+    "WorkerError",
+    "WorkerOptions",
     "ValidationReport",
     "VerifyReport",
     "__version__",

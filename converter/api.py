@@ -21,12 +21,14 @@ from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.validate import validate
 from converter.inputs import load_inputs
+from converter.isolation import isolated
 from converter.options import (
     ArchiveLimits,
     ConvertOptions,
     InputSpec,
     Provider,
     VerifyOptions,
+    WorkerOptions,
 )
 from converter.plan import Examples, bind_examples, check_reference, dim_groups, graph_inputs
 from converter.runtime.session import Session
@@ -106,6 +108,7 @@ class InspectReport:
         }
 
 
+@isolated
 def convert(
     model: PathLike,
     output: PathLike,
@@ -116,6 +119,7 @@ def convert(
     registry: OpRegistry | None = None,
     limits: ArchiveLimits | None = None,
     overwrite: bool = False,
+    worker: WorkerOptions | None = None,
 ) -> ConvertResult:
     """Convert a TorchScript archive to an ONNX file; returns what was written."""
     start = time.perf_counter()
@@ -150,6 +154,7 @@ def convert(
     )
 
 
+@isolated
 def verify(
     model: PathLike,
     onnx_model: PathLike,
@@ -158,6 +163,7 @@ def verify(
     input_specs: Sequence[InputSpec] | None = None,
     options: VerifyOptions | None = None,
     limits: ArchiveLimits | None = None,
+    worker: WorkerOptions | None = None,
 ) -> VerifyReport:
     """Compare an ONNX model with its TorchScript original on several feeds; returns a report."""
     opts = options or VerifyOptions()
@@ -198,6 +204,7 @@ def run(
     return dict(zip(session.output_names, session.run(feeds), strict=True))
 
 
+@isolated
 def inspect(
     model: PathLike,
     example_inputs: Examples | None = None,
@@ -205,6 +212,7 @@ def inspect(
     input_specs: Sequence[InputSpec] | None = None,
     opset: int | None = None,
     limits: ArchiveLimits | None = None,
+    worker: WorkerOptions | None = None,
 ) -> InspectReport:
     """Describe an archive: inputs, operators, unsupported operators and trace findings."""
     ts = load(model, limits)
