@@ -10,7 +10,8 @@ from converter import __version__
 __all__ = ["main"]
 
 _EPILOG = (
-    "Exit codes: 0 ok, 1 conversion failed, 2 usage error, 3 parity failed, "
+    "Exit codes: 0 ok, 1 conversion failed, 2 usage error (or the output exists: --force), "
+    "3 parity failed, "
     "4 runtime or provider error, 5 refused input (unreadable, unsafe or mismatched file), "
     "6 trace validation found errors (see --allow-findings), 70 internal error."
 )

@@ -15,10 +15,12 @@ from converter.options import (
     DEFAULT_OPSET,
     MAX_OPSET,
     MIN_OPSET,
+    ArchiveLimits,
     ConvertOptions,
     Provider,
     Tolerance,
     VerifyOptions,
+    WorkerOptions,
 )
 from converter.report import format_convert, format_description, format_inspect, format_verify
 from converter.runtime.verify import VerifyReport
@@ -66,7 +68,9 @@ def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _test_data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
-        "--force", is_flag=True, help="Replace a non-empty --emit-test-data directory."
+        "--force",
+        is_flag=True,
+        help="Replace existing outputs (a file, a non-empty --emit-test-data directory).",
     )(fn)
     return click.option(
         "--emit-test-data",
@@ -75,6 +79,50 @@ def _test_data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         metavar="DIR",
         help="On parity, write DIR/model.onnx and DIR/test_data_set_N/{input,output}_K.pb.",
     )(fn)
+
+
+def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    defaults = ArchiveLimits()
+    fn = click.option(
+        "--in-process",
+        is_flag=True,
+        help="Load and run the archive in this process (trusted archives only).",
+    )(fn)
+    fn = click.option(
+        "--max-memory-bytes",
+        type=click.IntRange(min=0),
+        help="Address-space limit of the worker running the archive [default: physical memory; "
+        "0: none].",
+    )(fn)
+    fn = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=WorkerOptions().timeout,
+        show_default=True,
+        help="Seconds the worker running the archive may take.",
+    )(fn)
+    fn = click.option(
+        "--max-tensor-bytes",
+        type=click.IntRange(min=0),
+        default=defaults.max_tensor_bytes,
+        show_default=True,
+        help="Refuse an archive holding a larger tensor.",
+    )(fn)
+    return click.option(
+        "--max-archive-bytes",
+        type=click.IntRange(min=0),
+        default=defaults.max_archive_bytes,
+        show_default=True,
+        help="Refuse an archive that unpacks to more bytes.",
+    )(fn)
+
+
+def _limits(max_archive_bytes: int, max_tensor_bytes: int) -> ArchiveLimits:
+    return ArchiveLimits(max_archive_bytes=max_archive_bytes, max_tensor_bytes=max_tensor_bytes)
+
+
+def _worker(in_process: bool, timeout: float, max_memory_bytes: int | None) -> WorkerOptions:
+    return WorkerOptions(isolate=not in_process, timeout=timeout, max_memory_bytes=max_memory_bytes)
 
 
 def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> dict[str, Any]:
@@ -113,6 +161,7 @@ def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> 
 @click.option("--verify", "and_verify", is_flag=True, help="Check parity after converting.")
 @_test_data_options
 @_provider_options
+@_limit_options
 @_common
 def convert(
     model: Path,
@@ -129,10 +178,17 @@ def convert(
     force: bool,
     provider: str,
     device_id: int,
+    max_archive_bytes: int,
+    max_tensor_bytes: int,
+    timeout: float,
+    max_memory_bytes: int | None,
+    in_process: bool,
     as_json: bool,
     debug: bool,
 ) -> None:
     """Convert a TorchScript archive MODEL to ONNX (--emit-test-data implies --verify)."""
+    limits = _limits(max_archive_bytes, max_tensor_bytes)
+    worker = _worker(in_process, timeout, max_memory_bytes)
     examples = _examples(inputs_file, shapes, dtype)
     dims: dict[str | int, tuple[int, ...]] = {}
     for key, ds in dynamic:
@@ -150,12 +206,27 @@ def convert(
     with render.handle_errors(debug):
         if test_data is not None:
             check_target(test_data, force)  # refuse before converting, not after
-        result = converter.convert(model, output, options=options, **examples)
+        result = converter.convert(
+            model,
+            output,
+            options=options,
+            limits=limits,
+            overwrite=force,
+            worker=worker,
+            **examples,
+        )
         report = None
         if and_verify or test_data is not None:
             vopts = VerifyOptions(provider=provider.lower(), device_id=device_id)  # type: ignore[arg-type]
             report = converter.verify(
-                model, output, options=vopts, emit_test_data=test_data, force=force, **examples
+                model,
+                output,
+                options=vopts,
+                emit_test_data=test_data,
+                force=force,
+                limits=limits,
+                worker=worker,
+                **examples,
             )
         if as_json:
             data: dict[str, Any] = {"convert": result.to_dict()}
@@ -179,6 +250,7 @@ def convert(
 @click.option("--atol", type=float, help="Absolute tolerance (default: by output dtype).")
 @_test_data_options
 @_provider_options
+@_limit_options
 @_common
 def verify(
     model: Path,
@@ -192,6 +264,11 @@ def verify(
     force: bool,
     provider: str,
     device_id: int,
+    max_archive_bytes: int,
+    max_tensor_bytes: int,
+    timeout: float,
+    max_memory_bytes: int | None,
+    in_process: bool,
     as_json: bool,
     debug: bool,
 ) -> None:
@@ -203,7 +280,14 @@ def verify(
     options = VerifyOptions(provider=provider.lower(), device_id=device_id, tolerance=tolerance)  # type: ignore[arg-type]
     with render.handle_errors(debug):
         report = converter.verify(
-            model, onnx_model, options=options, emit_test_data=test_data, force=force, **examples
+            model,
+            onnx_model,
+            options=options,
+            emit_test_data=test_data,
+            force=force,
+            limits=_limits(max_archive_bytes, max_tensor_bytes),
+            worker=_worker(in_process, timeout, max_memory_bytes),
+            **examples,
         )
         if as_json:
             render.emit_json(report.to_dict())
@@ -222,12 +306,14 @@ def _emit_test_data_line(test_data: Path | None, report: VerifyReport | None) ->
 @click.argument("onnx_model", type=_EXISTING)
 @click.option("--inputs", "inputs_file", type=_EXISTING, required=True, help=".npz or .npy inputs.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write outputs to .npz.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @_provider_options
 @_common
 def run(
     onnx_model: Path,
     inputs_file: Path,
     output: Path | None,
+    force: bool,
     provider: str,
     device_id: int,
     as_json: bool,
@@ -238,7 +324,7 @@ def run(
         chosen: Provider = "cuda" if provider.lower() == "cuda" else "cpu"
         outputs = converter.run(onnx_model, inputs_file, provider=chosen, device_id=device_id)
         if output is not None:
-            converter.save_outputs(output, outputs)
+            converter.save_outputs(output, outputs, overwrite=force)
         summary = converter.summarize_outputs(outputs)
         if as_json:
             render.emit_json({"outputs": summary, "saved_to": str(output) if output else None})
@@ -258,6 +344,7 @@ def run(
 @click.option(
     "--opset", type=click.IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True
 )
+@_limit_options
 @_common
 def inspect(
     model: Path,
@@ -265,6 +352,11 @@ def inspect(
     shapes: tuple[Any, ...],
     dtype: str,
     opset: int,
+    max_archive_bytes: int,
+    max_tensor_bytes: int,
+    timeout: float,
+    max_memory_bytes: int | None,
+    in_process: bool,
     as_json: bool,
     debug: bool,
 ) -> None:
@@ -286,5 +378,12 @@ def inspect(
             desc = converter.describe(model)
             render.emit_json(desc.to_dict()) if as_json else render.emit(format_description(desc))
             return
-        report = converter.inspect(model, inputs_file, input_specs=specs, opset=opset)
+        report = converter.inspect(
+            model,
+            inputs_file,
+            input_specs=specs,
+            opset=opset,
+            limits=_limits(max_archive_bytes, max_tensor_bytes),
+            worker=_worker(in_process, timeout, max_memory_bytes),
+        )
         render.emit_json(report.to_dict()) if as_json else render.emit(format_inspect(report))

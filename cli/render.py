@@ -15,6 +15,7 @@ from converter.errors import (
     InputError,
     InternalError,
     ModelLoadError,
+    OutputExistsError,
     ParityError,
     RuntimeSessionError,
     TraceValidationError,
@@ -36,6 +37,8 @@ EXIT_CODES = {
 
 def exit_code(error: BaseException) -> int:
     """The documented exit code of an error."""
+    if isinstance(error, OutputExistsError):
+        return 2
     if isinstance(error, ParityError):
         return 3
     if isinstance(error, RuntimeSessionError):

@@ -21,22 +21,33 @@ from converter.errors import (
     InternalError,
     ModelLoadError,
     OptimizationError,
+    OutputExistsError,
     ParityError,
     RuntimeSessionError,
     TraceValidationError,
     TranslationError,
+    UnsafeModelError,
     UnsupportedOpsError,
+    WorkerError,
 )
 from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.trace import TraceResult, trace
 from converter.metadata import ModelDescription, TensorInfo, describe, is_onnx_file
-from converter.options import ConvertOptions, InputSpec, Tolerance, VerifyOptions
+from converter.options import (
+    ArchiveLimits,
+    ConvertOptions,
+    InputSpec,
+    Tolerance,
+    VerifyOptions,
+    WorkerOptions,
+)
 from converter.runtime.verify import VerifyReport
 from converter.translate.ops import default_registry
 from converter.translate.registry import OpRegistry
 
 __all__ = [
+    "ArchiveLimits",
     "ConversionError",
     "ConversionWarning",
     "ConvertOptions",
@@ -50,6 +61,7 @@ __all__ = [
     "ModelLoadError",
     "OpRegistry",
     "OptimizationError",
+    "OutputExistsError",
     "ParityError",
     "RuntimeSessionError",
     "TensorInfo",
@@ -58,8 +70,11 @@ __all__ = [
     "TorchScriptModel",
     "TraceResult",
     "TranslationError",
+    "UnsafeModelError",
     "UnsupportedOpsError",
     "VerifyOptions",
+    "WorkerError",
+    "WorkerOptions",
     "ValidationReport",
     "VerifyReport",
     "__version__",

@@ -15,14 +15,22 @@ import onnx
 import onnx_ir as ir
 
 from converter import __version__
-from converter._io import atomic_path
+from converter._io import atomic_path, check_output
 from converter.errors import InputError, InternalError, SourceLocation, TraceValidationError
 from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.validate import validate
 from converter.inputs import load_inputs
+from converter.isolation import isolated
 from converter.metadata import model_properties
-from converter.options import ConvertOptions, InputSpec, Provider, VerifyOptions
+from converter.options import (
+    ArchiveLimits,
+    ConvertOptions,
+    InputSpec,
+    Provider,
+    VerifyOptions,
+    WorkerOptions,
+)
 from converter.plan import Examples, bind_examples, check_reference, dim_groups, graph_inputs
 from converter.runtime.session import Session
 from converter.runtime.verify import VerifyReport, verify_session
@@ -102,6 +110,7 @@ class InspectReport:
         }
 
 
+@isolated
 def convert(
     model: PathLike,
     output: PathLike,
@@ -110,11 +119,15 @@ def convert(
     input_specs: Sequence[InputSpec] | None = None,
     options: ConvertOptions | None = None,
     registry: OpRegistry | None = None,
+    limits: ArchiveLimits | None = None,
+    overwrite: bool = False,
+    worker: WorkerOptions | None = None,
 ) -> ConvertResult:
     """Convert a TorchScript archive to an ONNX file; returns what was written."""
     start = time.perf_counter()
     opts = options or ConvertOptions()
-    ts = load(model)
+    check_output(output, overwrite)
+    ts = load(model, limits)
     ts, arrays = bind_examples(ts, example_inputs, input_specs)
     check_reference(ts, arrays)
     groups = dim_groups(ts, arrays, opts)
@@ -129,7 +142,7 @@ def convert(
     sizes = {g.name: g.size for g in kept}
     onnx_model = translate(ts, inputs, registry or default_registry(), opts.opset, sizes)
     _add_metadata(onnx_model, ts, report, opts.opset)
-    _write_checked(onnx_model, output)
+    _write_checked(onnx_model, output, overwrite)
     return ConvertResult(
         output=Path(output),
         opset=opts.opset,
@@ -143,6 +156,7 @@ def convert(
     )
 
 
+@isolated
 def verify(
     model: PathLike,
     onnx_model: PathLike,
@@ -152,6 +166,8 @@ def verify(
     options: VerifyOptions | None = None,
     emit_test_data: PathLike | None = None,
     force: bool = False,
+    limits: ArchiveLimits | None = None,
+    worker: WorkerOptions | None = None,
 ) -> VerifyReport:
     """Compare an ONNX model with its TorchScript original on several feeds; returns a report.
 
@@ -161,7 +177,7 @@ def verify(
     opts = options or VerifyOptions()
     if emit_test_data is not None:
         check_target(emit_test_data, force)
-    ts = load(model)
+    ts = load(model, limits)
     ts, arrays = bind_examples(ts, example_inputs, input_specs)
     session = Session(onnx_model, opts.provider, opts.device_id)
     if len(session.input_names) != len(arrays):
@@ -202,15 +218,18 @@ def run(
     return dict(zip(session.output_names, session.run(feeds), strict=True))
 
 
+@isolated
 def inspect(
     model: PathLike,
     example_inputs: Examples | None = None,
     *,
     input_specs: Sequence[InputSpec] | None = None,
     opset: int | None = None,
+    limits: ArchiveLimits | None = None,
+    worker: WorkerOptions | None = None,
 ) -> InspectReport:
     """Describe an archive: inputs, operators, unsupported operators and trace findings."""
-    ts = load(model)
+    ts = load(model, limits)
     target = opset or ConvertOptions().opset
     reg = default_registry()
     unsupported: dict[str, list[SourceLocation | None]] = {}
@@ -227,9 +246,11 @@ def inspect(
     return InspectReport(ts.path, ts.input_names, histogram, unsupported, ts.notes, findings)
 
 
-def save_outputs(path: PathLike, outputs: Mapping[str, np.ndarray]) -> None:
+def save_outputs(
+    path: PathLike, outputs: Mapping[str, np.ndarray], *, overwrite: bool = False
+) -> None:
     """Write outputs by name to an .npz file, atomically."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite) as tmp:
         with tmp.open("wb") as f:
             np.savez(f, **dict(outputs))  # type: ignore[arg-type]
 
@@ -280,11 +301,11 @@ def _add_metadata(
     model.metadata_props.update(props)
 
 
-def _write_checked(model: ir.Model, output: PathLike) -> None:
+def _write_checked(model: ir.Model, output: PathLike, overwrite: bool) -> None:
     proto = ir.serde.serialize_model(model)
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as e:  # the translator built an invalid model: a bug
         raise InternalError(f"{output}: the generated ONNX model fails the checker: {e}") from e
-    with atomic_path(output) as tmp:
+    with atomic_path(output, overwrite) as tmp:
         onnx.save_model(proto, tmp)

@@ -17,12 +17,16 @@ __all__ = [
     "InternalError",
     "ModelLoadError",
     "OptimizationError",
+    "OutputExistsError",
     "ParityError",
     "RuntimeSessionError",
     "SourceLocation",
     "TraceValidationError",
     "TranslationError",
+    "UnsafeModelError",
     "UnsupportedOpsError",
+    "WorkerError",
+    "error_line",
 ]
 
 
@@ -71,12 +75,47 @@ def _is_library_file(path: str) -> bool:
     return "/site-packages/torch/" in normalized or "/dist-packages/torch/" in normalized
 
 
+def error_line(error: BaseException) -> str:
+    """The one line of a library's exception worth showing (TorchScript's last line)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    if lines[0].startswith("The following operation failed in the TorchScript interpreter"):
+        return lines[-1]
+    return lines[0]
+
+
 class ConversionError(RuntimeError):
     """Base of every error jit2onnx raises on purpose; the library never prints or exits."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross from the worker process by pickle, whatever their __init__ takes.
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild_error(
+    cls: type[ConversionError], args: tuple[object, ...], state: dict[str, object]
+) -> ConversionError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ModelLoadError(ConversionError):
     """The model file is missing, unreadable, not a TorchScript archive or refused as unsafe."""
+
+
+class OutputExistsError(ConversionError):
+    """The output file exists and replacing it was not asked for."""
+
+
+class UnsafeModelError(ModelLoadError):
+    """The model file could read or write files, load native code or exhaust memory: refused."""
+
+
+class WorkerError(ModelLoadError):
+    """The worker running the archive's code crashed, timed out or ran out of memory."""
 
 
 class InputError(ConversionError):

@@ -25,6 +25,7 @@ import onnx_ir as ir
 from converter.errors import ModelLoadError
 from converter.frontend.findings import Finding
 from converter.options import Tolerance
+from converter.runtime.model_file import check_onnx_file
 
 __all__ = [
     "ModelDescription",
@@ -155,8 +156,8 @@ def is_onnx_file(path: str | os.PathLike[str]) -> bool:
 def describe(onnx_model: str | os.PathLike[str]) -> ModelDescription:
     """Read an ONNX file's inputs, outputs and jit2onnx metadata."""
     path = Path(onnx_model)
+    proto = check_onnx_file(path)  # refuses malformed files and escaping external data
     try:
-        proto = onnx.load(str(path), load_external_data=False)
         model = ir.serde.deserialize_model(proto)
     except Exception as e:
         raise ModelLoadError(f"{path}: not a readable ONNX model: {_first_line(e)}") from e

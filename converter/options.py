@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
 
 __all__ = [
+    "ArchiveLimits",
+    "WorkerOptions",
     "DEFAULT_OPSET",
     "MAX_OPSET",
     "MIN_OPSET",
@@ -89,3 +92,27 @@ class VerifyOptions:
     tolerance: Tolerance | None = None
     extra_inputs: int = 2
     seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveLimits:
+    """Size limits checked before an archive is loaded (bytes once unpacked)."""
+
+    max_archive_bytes: int = 4 << 30
+    max_tensor_bytes: int = 2 << 30
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerOptions:
+    """Where an archive's TorchScript runs: a worker process with limits, or in-process."""
+
+    isolate: bool = True
+    timeout: float = 600.0
+    # Address-space limit of the worker in bytes; None: the machine's physical memory; 0: none.
+    max_memory_bytes: int | None = None
+
+    def memory_limit(self) -> int:
+        """The address-space limit in bytes (0: no limit)."""
+        if self.max_memory_bytes is not None:
+            return self.max_memory_bytes
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from converter.errors import InputError
+from converter.errors import InputError, error_line
 from converter.frontend.layout import LayoutError, layout_for_examples
 from converter.frontend.load import TorchScriptModel
 from converter.frontend.probes import DimGroup
@@ -98,7 +98,7 @@ def check_reference(ts: TorchScriptModel, arrays: Sequence[np.ndarray]) -> None:
     try:
         ts.run_arrays(arrays)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = error_line(e)
         shapes = ", ".join(f"{a.dtype}{list(a.shape)}" for a in arrays)
         raise InputError(
             f"{ts.path}: the module rejects the example inputs ({shapes}): {first}"

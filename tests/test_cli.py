@@ -200,10 +200,23 @@ def test_output_is_not_left_half_written(tmp_path: Path) -> None:
     archive = save_archive(Unsupported(), [torch.randn(3, 3)], tmp_path / "bad.pt")
     out = tmp_path / "keep.onnx"
     out.write_bytes(b"previous")
-    code, _, _ = _invoke("convert", archive, "-o", out, "--shape", "3x3")
+    code, _, _ = _invoke("convert", archive, "-o", out, "--shape", "3x3", "--force")
     assert code == 1
     assert out.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pt", "keep.onnx"]
+
+
+def test_existing_output_is_replaced_only_with_force(tmp_path: Path) -> None:
+    archive = save_archive(tiny_mlp(), [torch.randn(2, 4)], tmp_path / "m.pt")
+    out = tmp_path / "m.onnx"
+    out.write_bytes(b"previous")
+    code, _, stderr = _invoke("convert", archive, "-o", out, "--shape", "2x4")
+    assert code == 2
+    assert stderr.strip() == f"jit2onnx: error: {out}: already exists; pass --force to replace it"
+    assert out.read_bytes() == b"previous"
+    code, _, _ = _invoke("convert", archive, "-o", out, "--shape", "2x4", "--force")
+    assert code == 0
+    assert out.read_bytes() != b"previous"
 
 
 def test_help_documents_exit_codes() -> None:

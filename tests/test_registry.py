@@ -60,14 +60,21 @@ def test_default_registry_is_fresh_each_time() -> None:
     assert default_registry().lookup("aten::relu", "", 18).fn is not _noop  # type: ignore[union-attr]
 
 
+# User handlers live at module level: convert hands them to its worker process by reference.
+def relu_as_clip(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::relu(Tensor self) -> Tensor, as Clip(x, 0)."""
+    x = ctx.tensor(node.inputs[0])
+    return ctx.op("Clip", x, ctx.constant(0.0, ctx.dtype(x)))
+
+
+def relu_21(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::relu(Tensor self) -> Tensor, registered as if it needed opset 21."""
+    return ctx.op("Relu", ctx.tensor(node.inputs[0]))
+
+
 def test_user_handler_replaces_builtin(tmp_path: Path) -> None:
     registry = default_registry()
-
-    @registry.register("aten::relu", override=True)
-    def relu_as_clip(ctx: TranslationContext, node: TSNode) -> Entry:
-        x = ctx.tensor(node.inputs[0])
-        return ctx.op("Clip", x, ctx.constant(0.0, ctx.dtype(x)))
-
+    registry.register("aten::relu", override=True)(relu_as_clip)
     archive = save_archive(tiny_mlp(), [torch.randn(2, 4)], tmp_path / "m.pt")
     convert(archive, tmp_path / "m.onnx", [torch.randn(2, 4)], registry=registry)
     assert "Clip" in onnx_op_types(tmp_path / "m.onnx")
@@ -79,10 +86,7 @@ def test_opset_hint_names_the_opset_that_works(tmp_path: Path) -> None:
     for module in (prim, linear):
         registry.add_module(module)
 
-    @registry.register("aten::relu", since_opset=21)
-    def relu_21(ctx: TranslationContext, node: TSNode) -> Entry:
-        return ctx.op("Relu", ctx.tensor(node.inputs[0]))
-
+    registry.register("aten::relu", since_opset=21)(relu_21)
     archive = save_archive(tiny_mlp(), [torch.randn(2, 4)], tmp_path / "m.pt")
     with pytest.raises(UnsupportedOpsError, match="Hint: aten::relu needs --opset 21"):
         convert(archive, tmp_path / "m.onnx", [torch.randn(2, 4)], registry=registry)

@@ -93,7 +93,9 @@ def test_inspect_refuses_a_file_that_is_neither(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xff not a model")
     result = CliRunner().invoke(main, ["inspect", str(bad)])
     assert result.exit_code == 5
-    assert result.stderr.startswith(f"jit2onnx: error: {bad}: not a readable ONNX model: ")
+    assert result.stderr.startswith(
+        f"jit2onnx: error: {bad}: not an ONNX model (malformed protobuf: "
+    )
 
 
 def test_emitted_cases_run_in_onnx_runtime(two: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]

@@ -7,7 +7,9 @@ import os
 import zipfile
 from pathlib import Path
 
-from converter.errors import ModelLoadError
+from converter.errors import ModelLoadError, UnsafeModelError
+from converter.frontend.safety import archive_problems, describe
+from converter.options import ArchiveLimits
 
 __all__ = ["ArchiveInfo", "scan_archive"]
 
@@ -27,8 +29,8 @@ class ArchiveInfo:
     uncompressed_bytes: int
 
 
-def scan_archive(path: str | os.PathLike[str]) -> ArchiveInfo:
-    """Check that ``path`` is a readable TorchScript zip archive; raise ModelLoadError if not."""
+def scan_archive(path: str | os.PathLike[str], limits: ArchiveLimits | None = None) -> ArchiveInfo:
+    """Check that ``path`` is a safe TorchScript zip archive; raise ModelLoadError if not."""
     p = Path(path)
     if not p.exists():
         raise ModelLoadError(f"{p}: no such file")
@@ -45,10 +47,13 @@ def scan_archive(path: str | os.PathLike[str]) -> ArchiveInfo:
         raise ModelLoadError(f"{p}: {_describe_non_zip(head, p)}, not a TorchScript archive")
     try:
         with zipfile.ZipFile(p) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as e:
+            info = _classify(p, zf.infolist())
+            problems = list(archive_problems(zf, info.prefix, limits or ArchiveLimits()))
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise ModelLoadError(f"{p}: truncated or corrupt zip file ({e})") from e
-    return _classify(p, infos)
+    if problems:
+        raise UnsafeModelError(describe(p, problems))
+    return info
 
 
 def _describe_non_zip(head: bytes, p: Path) -> str:

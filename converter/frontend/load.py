@@ -12,9 +12,10 @@ import numpy as np
 import torch
 
 from converter._jit import quiet_jit
-from converter.errors import ModelLoadError
+from converter.errors import ModelLoadError, error_line
 from converter.frontend.archive import ArchiveInfo, scan_archive
 from converter.frontend.layout import Layout, default_layout
+from converter.options import ArchiveLimits
 
 __all__ = ["TorchScriptModel", "flatten_outputs", "load"]
 
@@ -76,15 +77,15 @@ def flatten_outputs(result: object) -> list[np.ndarray]:
     raise TypeError(f"cannot compare an output of type {type(result).__name__}")
 
 
-def load(path: str | os.PathLike[str]) -> TorchScriptModel:
+def load(path: str | os.PathLike[str], limits: ArchiveLimits | None = None) -> TorchScriptModel:
     """Pre-scan and load an archive; freeze and inline its forward into one graph."""
-    info = scan_archive(path)
+    info = scan_archive(path, limits)
     p = info.path
     try:
         with quiet_jit():
             module = torch.jit.load(str(p), map_location="cpu")  # type: ignore[no-untyped-call]
     except Exception as e:  # torch raises RuntimeError and others for unreadable archives
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = error_line(e)
         raise ModelLoadError(f"{p}: torch.jit.load failed: {first}") from e
     notes: list[str] = []
     if _has_method(module, "evalforward") and _has_method(module, "trainforward"):
@@ -115,7 +116,7 @@ def _flat_graph(p: Path, module: torch.jit.ScriptModule) -> torch._C.Graph:
             frozen = torch.jit.freeze(module, optimize_numerics=False)
         graph: torch._C.Graph = frozen.graph.copy()
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = error_line(e)
         raise ModelLoadError(f"{p}: cannot freeze the module for export: {first}") from e
     torch._C._jit_pass_inline(graph)
     torch._C._jit_pass_remove_mutation(graph)

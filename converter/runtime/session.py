@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from converter.errors import RuntimeSessionError
+from converter.errors import RuntimeSessionError, error_line
 from converter.options import Provider
+from converter.runtime.model_file import check_domains, check_onnx_file
 
 __all__ = ["EXECUTION_PROVIDERS", "BoundRun", "Session", "resolve_providers"]
 
@@ -64,11 +65,15 @@ class Session:
         options.log_severity_level = 3
         if threads is not None:
             options.intra_op_num_threads = threads
-        source = model if isinstance(model, bytes) else str(Path(model))
+        if isinstance(model, bytes):
+            source: str | bytes = model
+        else:
+            source = str(Path(model))
+            check_domains(model, check_onnx_file(model))
         try:
             self._session = ort.InferenceSession(source, options, providers=providers)
         except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = error_line(e)
             raise RuntimeSessionError(
                 f"{label}: ONNX Runtime cannot load the model: {first}"
             ) from e
@@ -99,7 +104,7 @@ class Session:
         try:
             return list(self._session.run(None, dict(feeds)))
         except Exception as e:
-            raise RuntimeSessionError(f"{self.label}: run failed: {_first_line(e)}") from e
+            raise RuntimeSessionError(f"{self.label}: run failed: {error_line(e)}") from e
 
     def bind(self, feeds: Mapping[str, np.ndarray]) -> BoundRun:
         """Copy inputs to the session's device once, for repeated runs without host copies."""
@@ -132,7 +137,7 @@ class BoundRun:
             self._binding.synchronize_outputs()
             return list(self._binding.copy_outputs_to_cpu())
         except Exception as e:
-            raise RuntimeSessionError(f"{self._session.label}: run failed: {_first_line(e)}") from e
+            raise RuntimeSessionError(f"{self._session.label}: run failed: {error_line(e)}") from e
 
     def run_on_device(self) -> list[object]:
         """Run and leave the outputs on the device (OrtValues), for timing loops."""
@@ -141,15 +146,13 @@ class BoundRun:
 
 
 def _onnxruntime() -> Any:
+    # ONNX Runtime reads this when it is first imported: no telemetry from jit2onnx's sessions.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime
     except ImportError as e:
         raise RuntimeSessionError(
             "ONNX Runtime is not installed: pip install 'jit2onnx[cpu]' (or 'jit2onnx[gpu]')"
         ) from e
+    onnxruntime.disable_telemetry_events()
     return onnxruntime
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__

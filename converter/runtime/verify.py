@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from converter import inputs as gen
-from converter.errors import ParityError
+from converter.errors import ParityError, error_line
 from converter.frontend.findings import Finding
 from converter.frontend.load import TorchScriptModel
 from converter.options import VerifyOptions
@@ -124,7 +124,7 @@ def _case(
     try:
         expected = ts.run_arrays(feeds)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = error_line(e)
         return CaseReport(label, shapes, (), f"TorchScript fails on these inputs: {first}")
     actual = session.run(dict(zip(session.input_names, feeds, strict=True)))
     if len(actual) != len(expected):
