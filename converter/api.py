@@ -15,8 +15,9 @@ import onnx
 import onnx_ir as ir
 
 from converter import __version__
-from converter._io import atomic_path, check_output
-from converter.errors import InputError, InternalError, SourceLocation, TraceValidationError
+from converter._io import atomic_path, check_output, write_onnx
+from converter.errors import InputError, SourceLocation, TraceValidationError
+from converter.frontend.archive import scan_archive
 from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.validate import validate
@@ -32,6 +33,7 @@ from converter.options import (
     WorkerOptions,
 )
 from converter.plan import Examples, bind_examples, check_reference, dim_groups, graph_inputs
+from converter.runtime.model_file import check_onnx_file
 from converter.runtime.session import Session
 from converter.runtime.verify import VerifyReport, verify_session
 from converter.testdata import check_target, write_test_data
@@ -110,7 +112,24 @@ class InspectReport:
         }
 
 
-@isolated
+def _scan(model: PathLike, *args: object, limits: ArchiveLimits | None = None, **_: object) -> None:
+    """The pre-scan of the archive, before any worker starts."""
+    scan_archive(model, limits)
+
+
+def _scan_both(
+    model: PathLike,
+    onnx_model: PathLike,
+    *args: object,
+    limits: ArchiveLimits | None = None,
+    **_: object,
+) -> None:
+    """The pre-scan of the archive and the checks of the ONNX file, before any worker starts."""
+    scan_archive(model, limits)
+    check_onnx_file(onnx_model)
+
+
+@isolated(precheck=_scan)
 def convert(
     model: PathLike,
     output: PathLike,
@@ -156,7 +175,7 @@ def convert(
     )
 
 
-@isolated
+@isolated(precheck=_scan_both)
 def verify(
     model: PathLike,
     onnx_model: PathLike,
@@ -218,7 +237,7 @@ def run(
     return dict(zip(session.output_names, session.run(feeds), strict=True))
 
 
-@isolated
+@isolated(precheck=_scan)
 def inspect(
     model: PathLike,
     example_inputs: Examples | None = None,
@@ -302,10 +321,4 @@ def _add_metadata(
 
 
 def _write_checked(model: ir.Model, output: PathLike, overwrite: bool) -> None:
-    proto = ir.serde.serialize_model(model)
-    try:
-        onnx.checker.check_model(proto, full_check=True)
-    except Exception as e:  # the translator built an invalid model: a bug
-        raise InternalError(f"{output}: the generated ONNX model fails the checker: {e}") from e
-    with atomic_path(output, overwrite) as tmp:
-        onnx.save_model(proto, tmp)
+    write_onnx(model, output, overwrite)

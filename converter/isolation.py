@@ -33,23 +33,34 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def isolated(fn: Callable[P, R]) -> Callable[P, R]:
-    """Make an API function run in a worker unless called with ``worker=WorkerOptions(False)``."""
+def isolated(
+    precheck: Callable[..., None] | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make an API function run in a worker unless called with ``worker=WorkerOptions(False)``.
 
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        options = kwargs.get("worker") or WorkerOptions()
-        if not isinstance(options, WorkerOptions) or not options.isolate:
-            return fn(*args, **kwargs)
-        provider = getattr(kwargs.get("options"), "provider", "cpu")
-        if provider == "cuda" and options.max_memory_bytes is None:
-            # CUDA reserves far more address space than it uses: no address-space limit there.
-            options = dataclasses.replace(options, max_memory_bytes=0)
-        label = str(args[0]) if args else fn.__name__
-        kwargs["worker"] = WorkerOptions(isolate=False)
-        return _run(wrapper, args, dict(kwargs), options, label)
+    ``precheck`` runs first in the caller with the same arguments: the archive's pre-scan, so a
+    file refused on sight never starts a worker.
+    """
 
-    return wrapper
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            options = kwargs.get("worker") or WorkerOptions()
+            if not isinstance(options, WorkerOptions) or not options.isolate:
+                return fn(*args, **kwargs)
+            if precheck is not None:
+                precheck(*args, **kwargs)
+            provider = getattr(kwargs.get("options"), "provider", "cpu")
+            if provider == "cuda" and options.max_memory_bytes is None:
+                # CUDA reserves far more address space than it uses: no address-space limit.
+                options = dataclasses.replace(options, max_memory_bytes=0)
+            label = str(args[0]) if args else fn.__name__
+            kwargs["worker"] = WorkerOptions(isolate=False)
+            return _run(wrapper, args, dict(kwargs), options, label)
+
+        return wrapper
+
+    return decorate
 
 
 def _run(

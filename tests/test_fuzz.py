@@ -86,3 +86,4 @@ def test_mutated_onnx_files(
         model = Path(folder) / "m.onnx"
         model.write_bytes(_mutate(originals[1], mutations))
         _check(["run", str(model), "--inputs", str(originals[2])])
+        _check(["inspect", str(model)])

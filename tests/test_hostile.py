@@ -104,12 +104,20 @@ def _refused(archive: Path, tmp_path: Path, reason: str) -> None:
     """``inspect`` and ``convert`` both exit 5 with ``reason`` on one line; nothing is written."""
     expected = f"jit2onnx: error: {archive}: refused before loading: {reason}"
     before = sorted(p.name for p in tmp_path.iterdir())
+    elsewhere = _listing(Path.home()), _listing(Path.cwd())  # /tmp is shared with other runs
     for args in (["inspect", archive], ["convert", archive, "-o", tmp_path / "out.onnx"]):
         code, output = _cli(*args, "--shape", "2x3")
         assert code == 5, output
         assert output.strip().splitlines()[0] == expected, output
         assert "Traceback" not in output
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+    after = _listing(Path.home()), _listing(Path.cwd())
+    assert after == elsewhere
+
+
+def _listing(folder: Path) -> set[str]:
+    """Names in ``folder``."""
+    return {p.name for p in folder.iterdir()}
 
 
 def test_save_in_forward_is_refused(tmp_path: Path) -> None:

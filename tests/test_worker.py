@@ -39,12 +39,12 @@ class Hungry(nn.Module):
         return x + big[0, 0]
 
 
-@isolated
+@isolated()
 def _crash(label: str, worker: WorkerOptions | None = None) -> None:
     os.kill(os.getpid(), signal.SIGSEGV)
 
 
-@isolated
+@isolated()
 def _pid(label: str, worker: WorkerOptions | None = None) -> int:
     return os.getpid()
 
