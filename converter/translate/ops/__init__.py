@@ -15,6 +15,8 @@ from converter.translate.ops import (
     norm,
     pool,
     prim,
+    quantized,
+    quantized_dynamic,
     reduction,
     rnn,
     shape,
@@ -47,6 +49,8 @@ FAMILIES = (
     sorting,
     math,
     creation,
+    quantized,
+    quantized_dynamic,
 )
 
 

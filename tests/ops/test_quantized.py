@@ -1,0 +1,324 @@
+"""Parity of quantized archives: static (QDQ) and dynamic quantization, and the refusals.
+
+Tolerance. A statically quantized model ends in ``dequantize`` of a quantized tensor, so every
+output element sits on a grid of step ``scale`` (the output scale of the last quantized op).
+TorchScript requantizes with its own kernels (fbgemm: an integer accumulator times a float
+multiplier), ONNX Runtime with QuantizeLinear on float values; a value that lands at a rounding
+tie may go to the neighbouring grid point. The static cases therefore allow exactly one step of
+the output scale (``atol = scale``, ``rtol = 0``), the scale read from the quantized module.
+A dynamically quantized linear returns floats computed from the same integer operands on both
+sides (the graph chooses the input's scale and zero point as PyTorch does), so those cases keep
+the default float tolerance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import torch
+import torch.ao.quantization as tq
+from torch import nn
+
+from converter import Tolerance, convert
+from converter.errors import TranslationError
+from tests.harness import OpCase, assert_parity, save_archive
+
+_QDQ = {"QuantizeLinear", "DequantizeLinear"}
+
+
+def _x4() -> tuple[torch.Tensor, ...]:
+    return (torch.randn(2, 3, 8, 8),)
+
+
+def _x3() -> tuple[torch.Tensor, ...]:
+    return (torch.randn(2, 5, 8),)
+
+
+def _pair() -> tuple[torch.Tensor, ...]:
+    return (torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6))
+
+
+def _quantize(
+    factory: Callable[[], nn.Module],
+    calib: Callable[[], tuple[torch.Tensor, ...]],
+    qconfig: str = "fbgemm",
+    fuse: tuple[list[str], ...] = (),
+) -> nn.Module:
+    """Eager-mode static quantization as mobile apps do it: fuse, prepare, calibrate, convert.
+
+    Calibration sees inputs 1.5x wider than the test inputs: fbgemm's kernels saturate for
+    activations above the calibrated range (see the README), so parity is checked inside it.
+    """
+    torch.manual_seed(0)
+    model = factory().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fuse:
+            tq.fuse_modules(model, [list(f) for f in fuse], inplace=True)
+        model.qconfig = tq.get_default_qconfig(qconfig)
+        tq.prepare(model, inplace=True)
+        with torch.no_grad():
+            for _ in range(8):
+                model(*[x * 1.5 for x in calib()])
+        tq.convert(model, inplace=True)
+    return model
+
+
+class _ConvNet(nn.Module):
+    """conv+relu (fused), add, conv, max_pool, adaptive_avg_pool, flatten, linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.conv, self.relu = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
+        self.conv2 = nn.Conv2d(4, 6, 3, stride=2, groups=2)
+        self.add = nn.quantized.FloatFunctional()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.relu(self.conv(self.quant(x)))
+        y = self.conv2(self.add.add(y, y))
+        y = self.pool(nn.functional.max_pool2d(y, 2, ceil_mode=True)).flatten(1)
+        return self.dequant(self.fc(y))
+
+
+class _Mlp(nn.Module):
+    """linear+relu (fused) and linear on a 3-d input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.fc1, self.relu, self.fc2 = nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(self.fc2(self.relu(self.fc1(self.quant(x)))))
+
+
+class _Functional(nn.Module):
+    """add_relu, mul, cat of two quantized inputs; relu and reshape on the result."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qa, self.qb, self.dequant = tq.QuantStub(), tq.QuantStub(), tq.DeQuantStub()
+        self.add_relu = nn.quantized.FloatFunctional()
+        self.mul = nn.quantized.FloatFunctional()
+        self.cat = nn.quantized.FloatFunctional()
+        self.relu = nn.ReLU()
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        a, b = self.qa(a), self.qb(b)
+        y = self.cat.cat([self.add_relu.add_relu(a, b), self.mul.mul(a, b)], dim=1)
+        return self.dequant(self.relu(y).reshape(y.shape[0], -1))
+
+
+class _ConvAvgPool(nn.Module):
+    """avg_pool2d on a quantized tensor: torch rounds the means back to the input grid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = nn.functional.avg_pool2d(self.conv(self.quant(x)), 2)
+        return self.dequant(y)
+
+
+class _Conv1dHardswish(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.conv, self.act = nn.Conv1d(5, 6, 3, padding=1), nn.Hardswish()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(self.act(self.conv(self.quant(x))))
+
+
+def _dynamic(dtype: torch.dtype = torch.qint8) -> nn.Module:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tq.quantize_dynamic(model, {nn.Linear}, dtype=dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Static:
+    """A static case: the quantized module factory and where its output scale lives."""
+
+    make: Callable[[], nn.Module]
+    out_scale: Callable[[nn.Module], float]
+
+
+_STATIC = {
+    "conv_net_per_channel": _Static(
+        lambda: _quantize(_ConvNet, _x4, fuse=(["conv", "relu"],)), lambda m: m.fc.scale
+    ),
+    "conv_net_per_tensor": _Static(
+        lambda: _quantize(_ConvNet, _x4, "qnnpack", fuse=(["conv", "relu"],)),
+        lambda m: m.fc.scale,
+    ),
+    "linear_relu_3d": _Static(
+        lambda: _quantize(_Mlp, _x3, fuse=(["fc1", "relu"],)), lambda m: m.fc2.scale
+    ),
+    "add_relu_mul_cat": _Static(lambda: _quantize(_Functional, _pair), lambda m: m.cat.scale),
+    "avg_pool": _Static(lambda: _quantize(_ConvAvgPool, _x4), lambda m: m.conv.scale),
+    "conv1d_hardswish": _Static(lambda: _quantize(_Conv1dHardswish, _x3), lambda m: m.act.scale),
+}
+_INPUTS = {
+    "conv_net_per_channel": _x4,
+    "conv_net_per_tensor": _x4,
+    "linear_relu_3d": _x3,
+    "add_relu_mul_cat": _pair,
+    "avg_pool": _x4,
+    "conv1d_hardswish": _x3,
+}
+
+
+@functools.cache
+def _built(case_id: str) -> nn.Module:
+    return _STATIC[case_id].make()
+
+
+CASES = [
+    OpCase(case_id, functools.partial(_built, case_id), _INPUTS[case_id])
+    for case_id in _STATIC
+] + [
+    OpCase("linear_dynamic", _dynamic, lambda: (torch.randn(3, 8),),
+           expect_ops=_QDQ | {"MatMul", "Add", "Relu", "ReduceMin", "ReduceMax", "Min", "Max",
+                              "Sub", "Div", "Cast", "Equal", "Reciprocal", "IsInf", "Or",
+                              "Where", "Less", "Mul", "And", "Not", "Neg", "Abs", "Clip",
+                              "Round"}),
+    # a range under 6.1e-5 * 127 takes PyTorch's small-scale branch
+    OpCase("linear_dynamic_tiny_range", _dynamic, lambda: (torch.randn(3, 8) * 1e-4,)),
+    OpCase("linear_dynamic_negative", _dynamic, lambda: (-torch.rand(3, 8),)),
+    OpCase("linear_dynamic_3d", _dynamic, _x3),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_parity(case: OpCase, tmp_path: Path) -> None:
+    if case.id in _STATIC:
+        scale = float(_STATIC[case.id].out_scale(_built(case.id)))
+        case = dataclasses.replace(case, tolerance=Tolerance(rtol=0.0, atol=scale * (1 + 1e-5)))
+    result, _ = assert_parity(case, tmp_path)
+    assert result is not None
+
+
+@pytest.fixture
+def qnnpack() -> Iterator[None]:
+    engine = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "qnnpack"
+    try:
+        yield
+    finally:
+        torch.backends.quantized.engine = engine
+
+
+def test_dynamic_on_qnnpack_uses_the_full_range(qnnpack: None, tmp_path: Path) -> None:
+    """qnnpack ignores reduce_range; the export follows the engine that runs TorchScript."""
+    assert_parity(
+        OpCase("linear_dynamic_qnnpack", _dynamic, lambda: (torch.randn(3, 8),)), tmp_path
+    )
+
+
+# ---- refusals ----------------------------------------------------------------------------------
+class _QuantizedOutput(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.conv = tq.QuantStub(), nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.quant(x))
+
+
+class _QuantizedSigmoid(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(torch.sigmoid(self.quant(x)))
+
+
+class _Lstm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm(x)[0]
+
+
+class _FullRangeDynamic(nn.Module):
+    """quantized::linear_dynamic called with reduce_range=False."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = _dynamic()[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        packed = self.inner._packed_params._packed_params
+        return torch.ops.quantized.linear_dynamic(x, packed, False)
+
+
+def _refusal(module: nn.Module, x: torch.Tensor, tmp_path: Path) -> str:
+    archive = save_archive(module, (x,), tmp_path / "q.pt")
+    with pytest.raises(TranslationError) as info:
+        convert(archive, tmp_path / "q.onnx", (x,))
+    assert not (tmp_path / "q.onnx").exists()
+    first = str(info.value).splitlines()[0]
+    assert first.startswith(f"{archive}: ")
+    return first[len(f"{archive}: ") :]
+
+
+def test_quantized_output_is_refused(tmp_path: Path) -> None:
+    model = _quantize(_QuantizedOutput, _x4)
+    assert _refusal(model, _x4()[0], tmp_path) == (
+        "output 0 is a quantized tensor; quantized models are exported with float outputs "
+        "only: end forward with a DeQuantStub (torch.dequantize)"
+    )
+
+
+def test_float_op_on_quantized_tensor_is_refused(tmp_path: Path) -> None:
+    model = _quantize(_QuantizedSigmoid, _x4)
+    message = _refusal(model, _x4()[0], tmp_path)
+    assert re.fullmatch(
+        r"cannot translate aten::sigmoid at .*test_quantized\.py:\d+: a float op on a quantized "
+        r"tensor has no exact QDQ translation \(torch runs a quantized kernel with its own "
+        r"rounding\); dequantize before it in the model",
+        message,
+    ), message
+
+
+def test_dynamic_lstm_is_refused(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = tq.quantize_dynamic(_Lstm().eval(), {nn.LSTM}, dtype=torch.qint8)
+    message = _refusal(model, torch.randn(2, 5, 4), tmp_path)
+    assert message.startswith("cannot translate aten::quantized_lstm.input at ")
+    assert message.endswith(
+        ": a dynamically quantized LSTM/GRU quantizes its input and hidden state afresh at every "
+        "time step, which the ONNX LSTM/GRU operators cannot express; quantize only the Linear "
+        "layers (quantize_dynamic(model, {torch.nn.Linear}))"
+    )
+
+
+def test_dynamic_without_reduce_range_on_fbgemm_is_refused(tmp_path: Path) -> None:
+    engine = torch.backends.quantized.engine
+    assert engine in ("x86", "fbgemm"), f"this test needs an x86 build of torch, not {engine}"
+    message = _refusal(_FullRangeDynamic(), torch.randn(3, 8), tmp_path)
+    assert re.fullmatch(
+        rf"cannot translate quantized::linear_dynamic at .*test_quantized\.py:\d+: the {engine} "
+        r"engine without reduce_range can saturate its 16-bit intermediate sums, which ONNX "
+        r"cannot reproduce; quantize with reduce_range=True \(the default\)",
+        message,
+    ), message
