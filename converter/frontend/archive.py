@@ -14,6 +14,8 @@ __all__ = ["ArchiveInfo", "scan_archive"]
 _HOW_TO = (
     "make an archive with torch.jit.trace + torch.jit.save (Python) or jit_trace + jit_save (R)"
 )
+_FULL_ARCHIVE = "save the original scripted or traced module with torch.jit.save(module, path)"
+_FLATBUFFER_MAGIC = b"PTMF"  # bytes 4..8 of a flatbuffer mobile module (torch.jit.load reads it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +43,8 @@ def scan_archive(path: str | os.PathLike[str]) -> ArchiveInfo:
         raise ModelLoadError(f"{p}: cannot read: {e.strerror}") from e
     if not head:
         raise ModelLoadError(f"{p}: empty file, expected a TorchScript archive")
+    if head[4:8] == _FLATBUFFER_MAGIC:
+        return ArchiveInfo(path=p, prefix="", entries=0, code_files=(), uncompressed_bytes=0)
     if not head.startswith(b"PK"):
         raise ModelLoadError(f"{p}: {_describe_non_zip(head, p)}, not a TorchScript archive")
     try:
@@ -63,13 +67,28 @@ def _describe_non_zip(head: bytes, p: Path) -> str:
     return "not a zip file"
 
 
+def _refuse_unloadable(p: Path, names: list[str]) -> None:
+    """Archive layouts torch.jit.load no longer reads, named so the user knows what to do."""
+    if any(n == "model.json" or n.endswith("/model.json") for n in names):
+        raise ModelLoadError(
+            f"{p}: a TorchScript archive in the model.json format of torch 1.0-1.2, which current "
+            "torch cannot load; load it with torch 1.3 to 1.x and save it again with torch.jit.save"
+        )
+
+
 def _classify(p: Path, infos: list[zipfile.ZipInfo]) -> ArchiveInfo:
     names = [i.filename for i in infos]
+    _refuse_unloadable(p, names)
     data_pkls = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
     if not data_pkls:
         raise ModelLoadError(f"{p}: a zip file without data.pkl, not a TorchScript archive")
     prefix = data_pkls[0][: -len("data.pkl")]
     code = tuple(n for n in names if n.startswith(prefix + "code/") and not n.endswith("/"))
+    if not code and prefix + "bytecode.pkl" in names:
+        raise ModelLoadError(
+            f"{p}: a lite-interpreter (mobile) archive holding bytecode only, which torch.jit.load "
+            f"cannot read; {_FULL_ARCHIVE}"
+        )
     if not code and prefix + "constants.pkl" not in names:
         raise ModelLoadError(
             f"{p}: a torch.save checkpoint (eager weights or a pickled module), "

@@ -25,7 +25,8 @@ import torch
 import torch.ao.quantization as tq
 from torch import nn
 
-from converter import Tolerance, convert
+from converter import Tolerance, VerifyOptions, convert, verify
+from converter._jit import quiet_jit
 from converter.errors import TranslationError
 from tests.harness import OpCase, assert_parity, save_archive
 
@@ -227,6 +228,21 @@ def test_dynamic_on_qnnpack_uses_the_full_range(qnnpack: None, tmp_path: Path) -
     assert_parity(
         OpCase("linear_dynamic_qnnpack", _dynamic, lambda: (torch.randn(3, 8),)), tmp_path
     )
+
+
+def test_quantized_lite_interpreter_archive(tmp_path: Path) -> None:
+    """A qnnpack-quantized model traced and saved for the lite interpreter, as mobile apps ship."""
+    model = _quantize(_ConvNet, _x4, "qnnpack", fuse=(["conv", "relu"],))
+    x = _x4()[0]
+    with quiet_jit(), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(model, (x,))
+        traced._save_for_lite_interpreter(str(tmp_path / "q.ptl"))
+    convert(tmp_path / "q.ptl", tmp_path / "q.onnx", (x,))
+    tolerance = Tolerance(rtol=0.0, atol=float(model.fc.scale) * (1 + 1e-5))
+    options = VerifyOptions(tolerance=tolerance)
+    report = verify(tmp_path / "q.ptl", tmp_path / "q.onnx", (x,), options=options)
+    assert report.ok, report.to_dict()
 
 
 # ---- refusals ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from converter.translate.ops import (
     creation,
     elementwise,
     indexing,
+    legacy,
     linear,
     math,
     norm,
@@ -51,6 +52,7 @@ FAMILIES = (
     creation,
     quantized,
     quantized_dynamic,
+    legacy,
 )
 
 
