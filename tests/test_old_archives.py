@@ -171,3 +171,33 @@ def test_model_json_archive_is_refused(tmp_path: Path) -> None:
         f"{path}: a TorchScript archive in the model.json format of torch 1.0-1.2, which current "
         "torch cannot load; load it with torch 1.3 to 1.x and save it again with torch.jit.save"
     )
+
+
+class _Linear(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(2, 4))
+        self.bias = nn.Parameter(torch.randn(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight, self.bias)
+
+
+def test_optimized_for_mobile_archive_is_refused(tmp_path: Path) -> None:
+    """optimize_for_mobile writes XNNPACK prepacked ops into code/.
+
+    Crafted by rewriting the code: this torch build has no XNNPACK, so optimize_for_mobile fails.
+    """
+    x = torch.randn(3, 4)
+    saved = save_archive(_Linear(), (x,), tmp_path / "linear.pt", mode="script")
+    call = (
+        "ops.prepacked.linear_clamp_run(x, "
+        "ops.prepacked.linear_clamp_prepack(weight, bias, None, None))"
+    )
+    path = _rewrite(saved, tmp_path / "mobile.ptl", 5, (("torch.linear(x, weight, bias)", call),))
+    with pytest.raises(ModelLoadError) as info:
+        convert(path, tmp_path / "model.onnx", (x,))
+    assert str(info.value) == (
+        f"{path}: an archive rewritten by optimize_for_mobile (XNNPACK prepacked ops), which "
+        "jit2onnx does not translate; convert the module saved before optimize_for_mobile"
+    )

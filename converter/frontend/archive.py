@@ -15,6 +15,7 @@ _HOW_TO = (
     "make an archive with torch.jit.trace + torch.jit.save (Python) or jit_trace + jit_save (R)"
 )
 _FULL_ARCHIVE = "save the original scripted or traced module with torch.jit.save(module, path)"
+_MAX_CODE_BYTES = 16 << 20  # larger code files are not read by the scan
 _FLATBUFFER_MAGIC = b"PTMF"  # bytes 4..8 of a flatbuffer mobile module (torch.jit.load reads it)
 
 
@@ -52,7 +53,22 @@ def scan_archive(path: str | os.PathLike[str]) -> ArchiveInfo:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError) as e:
         raise ModelLoadError(f"{p}: truncated or corrupt zip file ({e})") from e
-    return _classify(p, infos)
+    info = _classify(p, infos)
+    _refuse_mobile_rewrites(info, {i.filename: i.file_size for i in infos})
+    return info
+
+
+def _refuse_mobile_rewrites(info: ArchiveInfo, sizes: dict[str, int]) -> None:
+    """optimize_for_mobile replaces conv/linear with XNNPACK ``prepacked::`` ops (no ONNX form)."""
+    with zipfile.ZipFile(info.path) as zf:
+        for name in info.code_files:
+            if name.endswith(".py") and sizes[name] < _MAX_CODE_BYTES:
+                if b"ops.prepacked." in zf.read(name):
+                    raise ModelLoadError(
+                        f"{info.path}: an archive rewritten by optimize_for_mobile (XNNPACK "
+                        "prepacked ops), which jit2onnx does not translate; convert the module "
+                        "saved before optimize_for_mobile"
+                    )
 
 
 def _describe_non_zip(head: bytes, p: Path) -> str:
