@@ -13,13 +13,15 @@ import dataclasses
 from collections.abc import Callable
 
 import onnx_ir as ir
+import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
 
-__all__ = ["QParams", "guard", "mark", "qparams", "quant_dtype", "requantize"]
+__all__ = ["QParams", "guard", "is_quantized", "mark", "qparams", "quant_dtype", "requantize"]
 
 _META = "jit2onnx.qparams"
+_VARIES = "varies"  # the meta value of a quantized tensor whose grid depends on a branch
 # TorchScript ScalarType codes of the quantized dtypes ONNX QuantizeLinear can produce.
 _QUANT_DTYPES = {12: ir.DataType.INT8, 13: ir.DataType.UINT8}
 _RANGES = {ir.DataType.INT8: (-128, 127), ir.DataType.UINT8: (0, 255)}
@@ -42,6 +44,12 @@ REQUANTIZE = frozenset(
         "aten::avg_pool2d",
     }
 )  # fmt: skip
+# Ops whose quantized kernels give a fixed output grid: (scale, zero point) for quint8, qint8.
+FIXED_GRID = {
+    "aten::sigmoid": ((1 / 256, 0), (1 / 256, -128)),
+    "aten::hardsigmoid": ((1 / 256, 0), (1 / 256, -128)),
+    "aten::tanh": ((2 / 256, 128), (2 / 256, 0)),
+}
 # Ops that only read the shape of a quantized tensor.
 SHAPE_ONLY = frozenset({"aten::size", "aten::dim", "aten::numel", "aten::len"})
 # Ops whose handlers read quantization parameters themselves.
@@ -84,7 +92,12 @@ def qparams(entry: Entry) -> QParams | None:
     return None
 
 
-def mark(value: ir.Value, params: QParams) -> ir.Value:
+def is_quantized(entry: Entry) -> bool:
+    """True for a quantized tensor, also one whose grid is only known at run time."""
+    return isinstance(entry, ir.Value) and _META in entry.meta
+
+
+def mark(value: ir.Value, params: QParams | str) -> ir.Value:
     """Record that ``value`` holds dequantized values on the grid of ``params``."""
     value.meta[_META] = params
     return value
@@ -99,26 +112,36 @@ def requantize(ctx: TranslationContext, x: ir.Value, params: QParams) -> ir.Valu
 
 
 def _quantized_inputs(ctx: TranslationContext, node: TSNode) -> list[QParams]:
+    """The grids of the node's quantized inputs; Unsupported if one is only known at run time."""
     found: list[QParams] = []
     for value in node.inputs:
         if value.node().kind() == "prim::Constant":
             continue
         entry = ctx.entry(value)
         items = entry if isinstance(entry, list | tuple) else (entry,)
+        if any(is_quantized(e) and qparams(e) is None for e in items):
+            raise Unsupported("an input is a quantized tensor whose grid depends on a branch")
         found += [p for p in map(qparams, items) if p is not None]
     return found
 
 
 def guard(ctx: TranslationContext, node: TSNode, translate: Callable[[], Entry]) -> Entry:
-    """Run ``translate`` for ``node``; keep or restore the grid of quantized inputs, or refuse."""
+    """Run ``translate`` for ``node``; keep or restore the grid of quantized inputs, or refuse.
+
+    Ops of the quantized handlers and structural ``prim::`` ops pass through; a float op on a
+    quantized input keeps its grid (SAME_GRID), is rounded on the integers (REQUANTIZE) or to
+    a fixed grid (FIXED_GRID), or is refused.
+    """
     kind = node.kind
-    if kind.startswith(("quantized::", "prim::")) or kind in QUANT_AWARE:
+    if node.blocks:
+        return _blocks(ctx, node, translate())
+    if kind.startswith(("quantized::", "prim::")) or kind in QUANT_AWARE | SHAPE_ONLY:
         return translate()
     inputs = _quantized_inputs(ctx, node)
     if not inputs:
         return translate()
-    if kind in SHAPE_ONLY:
-        return translate()
+    if kind in FIXED_GRID:
+        return _on_fixed_grid(ctx, kind, inputs[0].dtype, translate)
     if kind not in SAME_GRID | REQUANTIZE:
         raise Unsupported(
             "a float op on a quantized tensor has no exact QDQ translation (torch runs a "
@@ -129,6 +152,47 @@ def guard(ctx: TranslationContext, node: TSNode, translate: Callable[[], Entry])
     if kind in REQUANTIZE:
         return _on_integers(ctx, node, inputs[0], translate)
     return _apply(ctx, translate(), inputs[0])
+
+
+def _blocks(ctx: TranslationContext, node: TSNode, result: Entry) -> Entry:
+    """Carry the grid out of prim::If/prim::Loop when every block returns the same grid."""
+    results = result if isinstance(result, tuple) else (result,)
+    if len(results) != len(node.outputs):
+        return result
+    skip = 1 if node.kind == "prim::Loop" else 0  # a loop body returns its condition first
+    marked = []
+    for i, out in enumerate(results):
+        found = {_block_output_grid(ctx, block, i + skip) for block in node.blocks} - {False}
+        if found <= {None} or qparams(out) is not None:
+            marked.append(out)
+        elif isinstance(out, ir.Value):
+            (params,) = found if len(found) == 1 else (_VARIES,)
+            marked.append(mark(out, params))  # type: ignore[arg-type]
+        else:
+            raise Unsupported("its blocks return quantized tensors on different grids")
+    return tuple(marked) if isinstance(result, tuple) else marked[0]
+
+
+def _block_output_grid(
+    ctx: TranslationContext, block: torch._C.Block, index: int
+) -> QParams | bool | None:
+    """The grid of a block's output, None for a float, False if the block was not translated."""
+    try:
+        return qparams(ctx.entry(list(block.outputs())[index]))
+    except KeyError:
+        return False
+
+
+def _on_fixed_grid(
+    ctx: TranslationContext, kind: str, dtype: ir.DataType, translate: Callable[[], Entry]
+) -> Entry:
+    """The float op, rounded to the fixed output grid torch's quantized kernel uses."""
+    unsigned, signed = FIXED_GRID[kind]
+    scale, zero = signed if dtype == ir.DataType.INT8 else unsigned
+    result = translate()
+    if not isinstance(result, ir.Value):
+        raise Unsupported("a fixed-grid op with several outputs on a quantized tensor")
+    return requantize(ctx, result, QParams(scale, zero, dtype))
 
 
 def _on_integers(

@@ -215,7 +215,7 @@ def _graph_outputs(
         flat = [("output", flat[0][1])]
     outputs: list[ir.Value] = []
     for i, (name, entry) in enumerate(flat):
-        if quant.qparams(entry) is not None:
+        if quant.is_quantized(entry):
             raise TranslationError(
                 f"{path}: output {i} is a quantized tensor; quantized models are exported with "
                 "float outputs only: end forward with a DeQuantStub (torch.dequantize)",

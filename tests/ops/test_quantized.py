@@ -28,7 +28,7 @@ from torch import nn
 from converter import Tolerance, VerifyOptions, convert, verify
 from converter._jit import quiet_jit
 from converter.errors import TranslationError
-from tests.harness import OpCase, assert_parity, save_archive
+from tests.harness import OpCase, assert_parity, onnx_op_types, save_archive
 
 _QDQ = {"QuantizeLinear", "DequantizeLinear"}
 
@@ -142,6 +142,62 @@ class _Conv1dHardswish(nn.Module):
         return self.dequant(self.act(self.conv(self.quant(x))))
 
 
+class _BatchNormLeaky(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.bn, self.act = nn.BatchNorm2d(3), nn.LeakyReLU(0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(self.act(self.bn(self.quant(x))))
+
+
+class _ConvTranspose(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.up = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1)
+        # transposed convolutions take per-tensor weights only
+        self.up.qconfig = tq.QConfig(
+            activation=tq.HistogramObserver.with_args(reduce_range=True),
+            weight=tq.default_weight_observer,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(self.up(self.quant(x)))
+
+
+class _LayerNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.norm = nn.LayerNorm([8])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(self.norm(self.quant(x)))
+
+
+class _SigmoidTanh(nn.Module):
+    """Float sigmoid and tanh on a quantized tensor: torch gives them fixed output grids."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.quant(x)
+        return self.dequant(torch.sigmoid(y)), self.dequant(torch.tanh(y))
+
+
+class _HardSigmoid(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(nn.functional.hardsigmoid(self.quant(x)))
+
+
 def _dynamic(dtype: torch.dtype = torch.qint8) -> nn.Module:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
@@ -172,6 +228,14 @@ _STATIC = {
     "add_relu_mul_cat": _Static(lambda: _quantize(_Functional, _pair), lambda m: m.cat.scale),
     "avg_pool": _Static(lambda: _quantize(_ConvAvgPool, _x4), lambda m: m.conv.scale),
     "conv1d_hardswish": _Static(lambda: _quantize(_Conv1dHardswish, _x3), lambda m: m.act.scale),
+    "batch_norm_leaky_relu": _Static(
+        lambda: _quantize(_BatchNormLeaky, _x4), lambda m: m.act.scale
+    ),
+    "conv_transpose2d": _Static(lambda: _quantize(_ConvTranspose, _x4), lambda m: m.up.scale),
+    "layer_norm": _Static(lambda: _quantize(_LayerNorm, _x4), lambda m: m.norm.scale),
+    # the sigmoid and tanh outputs have fixed grids of step 1/256 and 2/256
+    "sigmoid_tanh": _Static(lambda: _quantize(_SigmoidTanh, _x4), lambda m: 2 / 256),
+    "hardsigmoid": _Static(lambda: _quantize(_HardSigmoid, _x4), lambda m: 1 / 256),
 }
 _INPUTS = {
     "conv_net_per_channel": _x4,
@@ -180,6 +244,11 @@ _INPUTS = {
     "add_relu_mul_cat": _pair,
     "avg_pool": _x4,
     "conv1d_hardswish": _x3,
+    "batch_norm_leaky_relu": _x4,
+    "conv_transpose2d": _x4,
+    "layer_norm": _x4,
+    "sigmoid_tanh": _x4,
+    "hardsigmoid": _x4,
 }
 
 
@@ -245,6 +314,55 @@ def test_quantized_lite_interpreter_archive(tmp_path: Path) -> None:
     assert report.ok, report.to_dict()
 
 
+class _Branch(nn.Module):
+    """A scripted data-dependent branch over quantized tensors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.a, self.b = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.quant(x)
+        y = self.a(q)
+        if bool(x.sum() > 0):
+            z = torch.relu(y)
+        else:
+            z = nn.functional.max_pool2d(y, 1)
+        return self.dequant(z)
+
+
+class _BranchGrids(_Branch):
+    """The branches give different grids: fine to dequantize, not to compute on."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.quant(x)
+        z = self.a(q) if bool(x.sum() > 0) else self.b(q)
+        return self.dequant(z)
+
+
+class _BranchGridsRelu(_Branch):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.quant(x)
+        z = self.a(q) if bool(x.sum() > 0) else self.b(q)
+        return self.dequant(torch.relu(z))
+
+
+def test_branch_keeping_the_grid_converts(tmp_path: Path) -> None:
+    model = _quantize(_Branch, _x4)
+    case = OpCase("branch", lambda: model, _x4, mode="script")
+    scale = float(model.a.scale)
+    assert_parity(dataclasses.replace(case, tolerance=Tolerance(0.0, scale * (1 + 1e-5))), tmp_path)
+    assert "If" in onnx_op_types(tmp_path / "branch.onnx")
+
+
+def test_branches_on_different_grids_dequantize(tmp_path: Path) -> None:
+    model = _quantize(_BranchGrids, _x4)
+    case = OpCase("grids", lambda: model, _x4, mode="script")
+    scale = max(float(model.a.scale), float(model.b.scale))
+    assert_parity(dataclasses.replace(case, tolerance=Tolerance(0.0, scale * (1 + 1e-5))), tmp_path)
+
+
 # ---- refusals ----------------------------------------------------------------------------------
 class _QuantizedOutput(nn.Module):
     def __init__(self) -> None:
@@ -255,13 +373,13 @@ class _QuantizedOutput(nn.Module):
         return self.conv(self.quant(x))
 
 
-class _QuantizedSigmoid(nn.Module):
+class _QuantizedClamp(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dequant(torch.sigmoid(self.quant(x)))
+        return self.dequant(torch.clamp(self.quant(x), -1.0, 1.0))
 
 
 class _Lstm(nn.Module):
@@ -304,14 +422,28 @@ def test_quantized_output_is_refused(tmp_path: Path) -> None:
 
 
 def test_float_op_on_quantized_tensor_is_refused(tmp_path: Path) -> None:
-    model = _quantize(_QuantizedSigmoid, _x4)
+    model = _quantize(_QuantizedClamp, _x4)
     message = _refusal(model, _x4()[0], tmp_path)
     assert re.fullmatch(
-        r"cannot translate aten::sigmoid at .*test_quantized\.py:\d+: a float op on a quantized "
+        r"cannot translate aten::clamp at .*test_quantized\.py:\d+: a float op on a quantized "
         r"tensor has no exact QDQ translation \(torch runs a quantized kernel with its own "
         r"rounding\); dequantize before it in the model",
         message,
     ), message
+
+
+def test_computing_on_a_grid_chosen_by_a_branch_is_refused(tmp_path: Path) -> None:
+    model = _quantize(_BranchGridsRelu, _x4)
+    x = _x4()[0]
+    archive = save_archive(model, (x,), tmp_path / "q.pt", mode="script")
+    with pytest.raises(TranslationError) as info:
+        convert(archive, tmp_path / "q.onnx", (x,))
+    first = str(info.value).splitlines()[0]
+    assert re.fullmatch(
+        rf"{re.escape(str(archive))}: cannot translate aten::relu at .*test_quantized\.py:\d+: "
+        r"an input is a quantized tensor whose grid depends on a branch",
+        first,
+    ), first
 
 
 def test_dynamic_lstm_is_refused(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol, cast
 
+import numpy as np
 import onnx_ir as ir
 import torch
 
@@ -37,6 +38,7 @@ class PackedWeights(Protocol):
     def dilation(self) -> list[int]: ...
     def groups(self) -> int: ...
     def transpose(self) -> bool: ...
+    def output_padding(self) -> list[int]: ...
 
 
 def packed_params(ctx: TranslationContext, value: torch._C.Value) -> PackedWeights:
@@ -223,3 +225,102 @@ def aten_quantized_rnn(ctx: TranslationContext, node: TSNode) -> Entry:
         "time step, which the ONNX LSTM/GRU operators cannot express; quantize only the "
         "Linear layers (quantize_dynamic(model, {torch.nn.Linear}))"
     )
+
+
+@handler(
+    "quantized::conv_transpose1d", "quantized::conv_transpose2d", "quantized::conv_transpose3d"
+)
+def quantized_conv_transpose(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::conv_transpose2d(Tensor qx, Conv2dPackedParamsBase packed_weight, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
+    x, params = _input(ctx, node, 0)
+    packed = packed_params(ctx, node.inputs[1])
+    w, b = packed.unpack()
+    if node.kind.endswith("1d"):  # packed as a 2-d transposed conv with a unit height
+        w = w.squeeze(2)
+    kernel = list(w.shape[2:])
+    n = len(kernel)
+    pads = list(packed.padding())[-n:]
+    y = ctx.op(
+        "ConvTranspose",
+        x,
+        dequantized_weight(ctx, w),
+        _bias(ctx, b),
+        kernel_shape=kernel,
+        strides=list(packed.stride())[-n:],
+        pads=pads + pads,
+        dilations=list(packed.dilation())[-n:],
+        output_padding=list(packed.output_padding())[-n:],
+        group=int(packed.groups()),
+    )
+    return _output(ctx, node, y, params, relu=False)
+
+
+@handler(
+    "quantized::batch_norm",
+    "quantized::batch_norm1d",
+    "quantized::batch_norm2d",
+    "quantized::batch_norm3d",
+    "quantized::batch_norm_relu",
+    "quantized::batch_norm1d_relu",
+    "quantized::batch_norm2d_relu",
+    "quantized::batch_norm3d_relu",
+)
+def quantized_batch_norm(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::batch_norm2d(Tensor qx, Tensor? weight, Tensor? bias, Tensor mean, Tensor var, float eps, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
+    x, params = _input(ctx, node, 0)
+    mean = ctx.tensor(node.input("mean"), ir.DataType.FLOAT)
+    var = ctx.tensor(node.input("var"), ir.DataType.FLOAT)
+    channels = ctx.static_dim(mean, 0)
+    if channels is None:
+        raise Unsupported("the number of batch-norm channels is not static")
+    weight, bias = node.input("weight"), node.input("bias")
+    ones, zeros = ctx.constant([1.0] * channels), ctx.constant([0.0] * channels)
+    y = ctx.op(
+        "BatchNormalization",
+        x,
+        ones if ctx.is_none(weight) else ctx.tensor(weight, ir.DataType.FLOAT),
+        zeros if ctx.is_none(bias) else ctx.tensor(bias, ir.DataType.FLOAT),
+        mean,
+        var,
+        epsilon=float(ctx.const(node.input("eps"))),  # type: ignore[arg-type]
+    )
+    return _output(ctx, node, y, params, node.kind.endswith("_relu"))
+
+
+@handler("quantized::layer_norm")
+def quantized_layer_norm(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
+    x, params = _input(ctx, node, 0)
+    shape = ctx.const_ints(node.input("normalized_shape"))
+    weight, bias = node.input("weight"), node.input("bias")
+    scale = ctx.constant(np.ones(shape, np.float32)) if ctx.is_none(weight) else ctx.tensor(weight)
+    y = ctx.op(
+        "LayerNormalization",
+        x,
+        scale,
+        None if ctx.is_none(bias) else ctx.tensor(bias),
+        axis=-len(shape),
+        epsilon=float(ctx.const(node.input("eps"))),  # type: ignore[arg-type]
+    )
+    return _output(ctx, node, y, params, relu=False)
+
+
+@handler("quantized::leaky_relu")
+def quantized_leaky_relu(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::leaky_relu(Tensor qx, Scalar negative_slope, bool inplace, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
+    x, params = _input(ctx, node, 0)
+    slope = float(ctx.const(node.input("negative_slope")))  # type: ignore[arg-type]
+    return _output(ctx, node, ctx.op("LeakyRelu", x, alpha=slope), params, relu=False)
+
+
+@handler("quantized::sigmoid", "quantized::softmax", "quantized::matmul")
+def quantized_float_op(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::sigmoid(Tensor qx, float output_scale, int output_zero_point) -> Tensor; softmax(qx, int dim, ...); matmul(qa, qb, ...)"""  # noqa: E501
+    x, params = _input(ctx, node, 0)
+    if node.kind == "quantized::sigmoid":
+        y = ctx.op("Sigmoid", x)
+    elif node.kind == "quantized::softmax":
+        y = ctx.op("Softmax", x, axis=ctx.const_int(node.input("dim")))
+    else:
+        y = ctx.op("MatMul", x, _input(ctx, node, 1)[0])
+    return _output(ctx, node, y, params, relu=False)
