@@ -24,6 +24,7 @@ import pytest
 import torch
 import torch.ao.quantization as tq
 from torch import nn
+from torch.ao.nn.intrinsic import LinearReLU
 
 from converter import Tolerance, VerifyOptions, convert, verify
 from converter._jit import quiet_jit
@@ -39,6 +40,10 @@ def _x4() -> tuple[torch.Tensor, ...]:
 
 def _x3() -> tuple[torch.Tensor, ...]:
     return (torch.randn(2, 5, 8),)
+
+
+def _x5() -> tuple[torch.Tensor, ...]:
+    return (torch.randn(2, 2, 4, 5, 6),)
 
 
 def _pair() -> tuple[torch.Tensor, ...]:
@@ -189,6 +194,39 @@ class _SigmoidTanh(nn.Module):
         return self.dequant(torch.sigmoid(y)), self.dequant(torch.tanh(y))
 
 
+class _MatmulSoftmaxSigmoid(nn.Module):
+    """FloatFunctional.matmul, then quantized::softmax and quantized::sigmoid on 1/256 grids."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qa, self.qb, self.dequant = tq.QuantStub(), tq.QuantStub(), tq.DeQuantStub()
+        self.matmul = nn.quantized.FloatFunctional()
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.matmul.matmul(self.qa(a), self.qb(b))
+        if not y.is_quantized:  # calibration runs the float model
+            return y.softmax(-1), y.sigmoid()
+        z = torch.ops.quantized.sigmoid(y, 1 / 256, 0)
+        y = torch.ops.quantized.softmax(y, -1, 1 / 256, 0)
+        return self.dequant(y), self.dequant(z)
+
+
+class _Fused3d(nn.Module):
+    """conv3d+relu and batch_norm3d; conv1d+relu; batch_norm2d+relu (all fused or standalone)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+        self.conv, self.relu, self.bn = nn.Conv3d(2, 3, 3, padding=1), nn.ReLU(), nn.BatchNorm3d(3)
+        self.conv1, self.relu1 = nn.Conv1d(3, 4, 3), nn.ReLU()
+        self.bn2, self.relu2 = nn.BatchNorm2d(4), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn(self.relu(self.conv(self.quant(x))))  # (2, 3, 4, 5, 6)
+        y = self.relu1(self.conv1(y.flatten(2)))  # (2, 4, 118)
+        return self.dequant(self.relu2(self.bn2(y.reshape(2, 4, 2, 59))))
+
+
 class _HardSigmoid(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -198,12 +236,15 @@ class _HardSigmoid(nn.Module):
         return self.dequant(nn.functional.hardsigmoid(self.quant(x)))
 
 
-def _dynamic(dtype: torch.dtype = torch.qint8) -> nn.Module:
+def _dynamic(fuse: bool = False) -> nn.Module:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return tq.quantize_dynamic(model, {nn.Linear}, dtype=dtype)
+        if fuse:  # Linear+ReLU becomes quantized::linear_relu_dynamic
+            model = tq.fuse_modules(model, [["0", "1"]])
+            return tq.quantize_dynamic(model, {nn.Linear, LinearReLU}, dtype=torch.qint8)
+        return tq.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +277,15 @@ _STATIC = {
     # the sigmoid and tanh outputs have fixed grids of step 1/256 and 2/256
     "sigmoid_tanh": _Static(lambda: _quantize(_SigmoidTanh, _x4), lambda m: 2 / 256),
     "hardsigmoid": _Static(lambda: _quantize(_HardSigmoid, _x4), lambda m: 1 / 256),
+    "fused_3d_1d_bn_relu": _Static(
+        lambda: _quantize(
+            _Fused3d, _x5, fuse=(["conv", "relu"], ["conv1", "relu1"], ["bn2", "relu2"])
+        ),
+        lambda m: m.bn2.scale,
+    ),
+    "matmul_softmax_sigmoid": _Static(
+        lambda: _quantize(_MatmulSoftmaxSigmoid, _pair), lambda m: 1 / 256
+    ),
 }
 _INPUTS = {
     "conv_net_per_channel": _x4,
@@ -249,6 +299,8 @@ _INPUTS = {
     "layer_norm": _x4,
     "sigmoid_tanh": _x4,
     "hardsigmoid": _x4,
+    "matmul_softmax_sigmoid": _pair,
+    "fused_3d_1d_bn_relu": _x5,
 }
 
 
@@ -270,6 +322,7 @@ CASES = [
     OpCase("linear_dynamic_tiny_range", _dynamic, lambda: (torch.randn(3, 8) * 1e-4,)),
     OpCase("linear_dynamic_negative", _dynamic, lambda: (-torch.rand(3, 8),)),
     OpCase("linear_dynamic_3d", _dynamic, _x3),
+    OpCase("linear_relu_dynamic", functools.partial(_dynamic, fuse=True), _x3),
 ]  # fmt: skip
 
 
