@@ -34,7 +34,7 @@ SAME_GRID = frozenset(
         "aten::detach", "aten::squeeze", "aten::unsqueeze", "aten::permute", "aten::transpose",
         "aten::t", "aten::dropout", "aten::upsample_nearest2d", "aten::pixel_shuffle",
         "aten::pixel_unshuffle", "aten::chunk", "aten::split", "aten::unbind", "aten::select",
-        "aten::slice", "aten::narrow", "aten::__getitem__",
+        "aten::slice", "aten::narrow", "aten::__getitem__", "aten::cat",
     }
 )  # fmt: skip
 # Ops that torch computes on a quantized tensor and rounds back to the input's grid.
@@ -117,7 +117,10 @@ def _quantized_inputs(ctx: TranslationContext, node: TSNode) -> list[QParams]:
     for value in node.inputs:
         if value.node().kind() == "prim::Constant":
             continue
-        entry = ctx.entry(value)
+        try:
+            entry = ctx.entry(value)
+        except KeyError:  # left out as an argument check; the handler will not read it
+            continue
         items = entry if isinstance(entry, list | tuple) else (entry,)
         if any(is_quantized(e) and qparams(e) is None for e in items):
             raise Unsupported("an input is a quantized tensor whose grid depends on a branch")
@@ -162,8 +165,12 @@ def _blocks(ctx: TranslationContext, node: TSNode, result: Entry) -> Entry:
     skip = 1 if node.kind == "prim::Loop" else 0  # a loop body returns its condition first
     marked = []
     for i, out in enumerate(results):
+        producer = out.producer() if isinstance(out, ir.Value) else None
+        if producer is None or producer.op_type not in ("If", "Loop"):
+            marked.append(out)  # an inlined block: its entries carry their own grids
+            continue
         found = {_block_output_grid(ctx, block, i + skip) for block in node.blocks} - {False}
-        if found <= {None} or qparams(out) is not None:
+        if found <= {None}:
             marked.append(out)
         elif isinstance(out, ir.Value):
             (params,) = found if len(found) == 1 else (_VARIES,)

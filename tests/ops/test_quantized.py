@@ -227,6 +227,33 @@ class _Fused3d(nn.Module):
         return self.dequant(self.relu2(self.bn2(y.reshape(2, 4, 2, 59))))
 
 
+class _GridOps(nn.Module):
+    """Float ops that keep the grid: cat of same-grid tensors, slicing, permute, upsampling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.quant(x)
+        y = torch.cat([q, torch.relu(q)], 1)[:, 1:5].permute(0, 1, 3, 2)
+        return self.dequant(nn.functional.interpolate(y, scale_factor=2.0, mode="nearest"))
+
+
+class _QParamsOfTensor(nn.Module):
+    """Scripted q_scale() and q_zero_point() of a quantized tensor."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.quant(x)
+        if not q.is_quantized:  # calibration runs the float model
+            return q
+        return self.dequant(q) * q.q_scale() + q.q_zero_point()
+
+
 class _HardSigmoid(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -283,6 +310,7 @@ _STATIC = {
         ),
         lambda m: m.bn2.scale,
     ),
+    "grid_ops": _Static(lambda: _quantize(_GridOps, _x4), lambda m: m.quant.scale),
     "matmul_softmax_sigmoid": _Static(
         lambda: _quantize(_MatmulSoftmaxSigmoid, _pair), lambda m: 1 / 256
     ),
@@ -300,6 +328,7 @@ _INPUTS = {
     "sigmoid_tanh": _x4,
     "hardsigmoid": _x4,
     "matmul_softmax_sigmoid": _pair,
+    "grid_ops": _x4,
     "fused_3d_1d_bn_relu": _x5,
 }
 
@@ -322,6 +351,7 @@ CASES = [
     OpCase("linear_dynamic_tiny_range", _dynamic, lambda: (torch.randn(3, 8) * 1e-4,)),
     OpCase("linear_dynamic_negative", _dynamic, lambda: (-torch.rand(3, 8),)),
     OpCase("linear_dynamic_3d", _dynamic, _x3),
+    OpCase("q_scale_zero_point", lambda: _quantize(_QParamsOfTensor, _x4), _x4, mode="script"),
     OpCase("linear_relu_dynamic", functools.partial(_dynamic, fuse=True), _x3),
 ]  # fmt: skip
 

@@ -127,6 +127,12 @@ def aten_dequantize(ctx: TranslationContext, node: TSNode) -> Entry:
     return floats if isinstance(entry, list | tuple) else floats[0]
 
 
+@handler("prim::is_quantized")
+def prim_is_quantized(ctx: TranslationContext, node: TSNode) -> Entry:
+    """prim::is_quantized(Tensor a) -> bool"""
+    return quant.is_quantized(ctx.entry(node.inputs[0]))
+
+
 @handler("aten::q_scale", "aten::q_zero_point")
 def aten_q_scale(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::q_scale(Tensor self) -> float; aten::q_zero_point(Tensor self) -> int"""
