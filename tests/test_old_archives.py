@@ -31,8 +31,9 @@ def _rewrite(src: Path, dst: Path, version: int, subs: tuple[tuple[str, str], ..
             name, data = info.filename, zin.read(info.filename)
             if name.endswith(".debug_pkl"):
                 continue
-            if name.endswith("/version"):
+            if name.endswith("/version"):  # torch 1.x kept it at <prefix>/version
                 data = f"{version}\n".encode()
+                info = zipfile.ZipInfo(name.split("/")[0] + "/version", info.date_time)
             if "/code/" in name:
                 text = data.decode()
                 for old, new in subs:
@@ -103,6 +104,31 @@ def test_format_4_full_with_integer_fill_is_float(tmp_path: Path) -> None:
     (got,) = _onnx_run(tmp_path / "full.onnx", n)
     assert got.dtype == np.float32 and np.array_equal(got, [4.0, 5.0, 6.0])
     assert verify(old, tmp_path / "full.onnx", (n,)).ok
+
+
+class _Spaced(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.gelu(x) + torch.linspace(0.0, 1.0, 100) + torch.logspace(0.0, 1.0, 100)
+
+
+def test_format_3_gelu_linspace_logspace_without_steps(tmp_path: Path) -> None:
+    """Before formats 8/9/10 steps could be left out (100) and gelu had no approximate."""
+    x = torch.randn(100)
+    saved = save_archive(_Spaced(), (x,), tmp_path / "spaced.pt", mode="script")
+    old = _rewrite(
+        saved,
+        tmp_path / "spaced_v3.pt",
+        3,
+        (
+            ("torch.linspace(0., 1., 100)", "torch.linspace(0., 1.)"),
+            ("torch.logspace(0., 1., 100)", "torch.logspace(0., 1.)"),
+        ),
+    )
+    convert(old, tmp_path / "spaced.onnx", (x,))
+    (got,) = _onnx_run(tmp_path / "spaced.onnx", x)
+    expected = nn.functional.gelu(x) + torch.linspace(0, 1, 100) + torch.logspace(0, 1, 100)
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-5)
+    assert verify(old, tmp_path / "spaced.onnx", (x,)).ok
 
 
 def test_old_cast_spelling(tmp_path: Path) -> None:

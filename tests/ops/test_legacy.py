@@ -49,6 +49,12 @@ class _ComplexSigned(nn.Module):
         return x - 1
 
 
+class _Logspace(nn.Module):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a = torch.logspace(-1.0, 2.0, 7) * x
+        return a, torch.logspace(0.0, 10.0, 7, base=2.0, dtype=torch.float64) * x
+
+
 def _ints() -> tuple[torch.Tensor, ...]:
     return (torch.tensor([[7, -7, 5], [9, -3, 2]]), torch.tensor([[2, 2, 3], [4, 5, 1]]))
 
@@ -66,6 +72,7 @@ CASES = [
            expect_ops=frozenset({"Div"})),
     OpCase("is_complex_is_signed", _ComplexSigned, lambda: (torch.randn(2, 3),), mode="script",
            expect_ops=frozenset({"Sub"})),
+    OpCase("logspace", _Logspace, lambda: (torch.randn(7),), mode="script"),
     OpCase("is_signed_uint8", _ComplexSigned, lambda: (torch.tensor([1, 2, 3], dtype=torch.uint8),),
            mode="script", expect_ops=frozenset({"Add"})),
 ]  # fmt: skip
