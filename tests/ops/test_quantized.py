@@ -254,6 +254,19 @@ class _QParamsOfTensor(nn.Module):
         return self.dequant(q) * q.q_scale() + q.q_zero_point()
 
 
+class _SignedGrid(nn.Module):
+    """qint8 with a negative odd zero point, through grid-keeping ops, without any module."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = torch.quantize_per_tensor(x, 0.05, -3, torch.qint8)
+        return torch.dequantize(nn.functional.max_pool2d(torch.relu(q), 2))
+
+
+class _Qint32(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.dequantize(torch.quantize_per_tensor(x, 0.05, 0, torch.qint32))
+
+
 class _HardSigmoid(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -351,6 +364,9 @@ CASES = [
     OpCase("linear_dynamic_tiny_range", _dynamic, lambda: (torch.randn(3, 8) * 1e-4,)),
     OpCase("linear_dynamic_negative", _dynamic, lambda: (-torch.rand(3, 8),)),
     OpCase("linear_dynamic_3d", _dynamic, _x3),
+    OpCase("linear_dynamic_zeros", _dynamic, lambda: (torch.zeros(3, 8),)),
+    OpCase("qint8_grid", _SignedGrid, _x4, tolerance=Tolerance(rtol=0.0, atol=0.05 * (1 + 1e-5)),
+           expect_ops=_QDQ | {"Relu", "MaxPool", "Identity"}),
     OpCase("q_scale_zero_point", lambda: _quantize(_QParamsOfTensor, _x4), _x4, mode="script"),
     OpCase("linear_relu_dynamic", functools.partial(_dynamic, fuse=True), _x3),
 ]  # fmt: skip
@@ -527,6 +543,16 @@ def test_computing_on_a_grid_chosen_by_a_branch_is_refused(tmp_path: Path) -> No
         r"an input is a quantized tensor whose grid depends on a branch",
         first,
     ), first
+
+
+def test_qint32_is_refused(tmp_path: Path) -> None:
+    message = _refusal(_Qint32(), torch.randn(2, 3), tmp_path)
+    assert re.fullmatch(
+        r"cannot translate aten::quantize_per_tensor at .*test_quantized\.py:\d+: quantized "
+        r"dtype code 14 \(qint32 or a sub-byte type\) has no ONNX QuantizeLinear output type; "
+        r"only quint8 and qint8 are supported",
+        message,
+    ), message
 
 
 def test_dynamic_lstm_is_refused(tmp_path: Path) -> None:
