@@ -67,6 +67,8 @@ class TorchScriptModel:
 def flatten_outputs(result: object) -> list[np.ndarray]:
     """TorchScript outputs (tensors, numbers, nested tuples/lists/dicts) as numpy arrays."""
     if isinstance(result, torch.Tensor):
+        if result.is_quantized:  # numpy has no quantized dtypes (the translator refuses these)
+            result = result.dequantize()
         return [result.detach().cpu().numpy()]
     if isinstance(result, tuple | list):
         return [a for item in result for a in flatten_outputs(item)]

@@ -14,6 +14,7 @@ from onnx_ir.passes.common import RemoveUnusedNodesPass
 from converter.errors import InternalError, SourceLocation, TranslationError, UnsupportedOpsError
 from converter.frontend.load import TorchScriptModel
 from converter.frontend.ts_ir import TSNode, walk
+from converter.translate import quant
 from converter.translate.context import Entry, TranslationContext, Unsupported
 from converter.translate.registry import OpRegistry
 
@@ -176,7 +177,7 @@ def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, 
         raise InternalError(f"no handler for {node.qualified_kind} after the pre-scan passed")
     try:
         with ctx.at(node):
-            result = spec.fn(ctx, node)
+            result = quant.guard(ctx, node, lambda: spec.fn(ctx, node))
     except TranslationError:
         raise
     except Unsupported as e:
@@ -214,6 +215,13 @@ def _graph_outputs(
         flat = [("output", flat[0][1])]
     outputs: list[ir.Value] = []
     for i, (name, entry) in enumerate(flat):
+        if quant.is_quantized(entry):
+            raise TranslationError(
+                f"{path}: output {i} is a quantized tensor; quantized models are exported with "
+                "float outputs only: end forward with a DeQuantStub (torch.dequantize)",
+                kind="prim::Return",
+                location=None,
+            )
         value = ctx.as_tensor(entry)
         if value.producer() is None or value in outputs or value.const_value is not None:
             value = ctx.op("Identity", value)

@@ -10,11 +10,14 @@ from converter.translate.ops import (
     creation,
     elementwise,
     indexing,
+    legacy,
     linear,
     math,
     norm,
     pool,
     prim,
+    quantized,
+    quantized_dynamic,
     reduction,
     rnn,
     shape,
@@ -47,6 +50,9 @@ FAMILIES = (
     sorting,
     math,
     creation,
+    quantized,
+    quantized_dynamic,
+    legacy,
 )
 
 

@@ -1,0 +1,123 @@
+"""Dynamically quantized linear layers (``torch.ao.quantization.quantize_dynamic``).
+
+``quantized::linear_dynamic`` quantizes its float input to uint8 with parameters chosen from the
+input's own range at run time, multiplies by the int8 weight and returns float. The export
+computes the same parameters in the graph (``_choose_qparams``, the rule of PyTorch's
+``ChooseQuantizationParams``), then ``QuantizeLinear`` -> ``DequantizeLinear`` -> ``MatMul``.
+
+The quantized range depends on the engine that runs the TorchScript model
+(``torch.backends.quantized.engine`` of the converting process): fbgemm and x86 use 0..127 when
+``reduce_range`` is set (to keep their 16-bit intermediate sums from saturating), qnnpack always
+uses 0..255. fbgemm/x86 without ``reduce_range`` can saturate, which ONNX cannot reproduce, so
+that case is refused.
+"""
+
+from __future__ import annotations
+
+import onnx_ir as ir
+import torch
+
+from converter.frontend.ts_ir import TSNode
+from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.ops.quantized import dequantized_weight, packed_params
+from converter.translate.registry import handler
+
+__all__: list[str] = []
+
+_SMALL_SCALE = float(torch.tensor(6.1e-5, dtype=torch.float32))  # SMALL_SCALE_THRESHOLD (float)
+_D = ir.DataType.DOUBLE
+_F = ir.DataType.FLOAT
+
+
+def _qmax(reduce_range: bool) -> int:
+    """The top of the uint8 range the current engine quantizes the input to."""
+    engine = torch.backends.quantized.engine
+    if engine == "qnnpack":
+        return 255
+    if engine not in ("fbgemm", "x86"):
+        raise Unsupported(f"dynamic quantization on the {engine!r} engine is not supported")
+    if not reduce_range:
+        raise Unsupported(
+            f"the {engine} engine without reduce_range can saturate its 16-bit intermediate "
+            "sums, which ONNX cannot reproduce; quantize with reduce_range=True (the default)"
+        )
+    return 127
+
+
+def _where(ctx: TranslationContext, cond: ir.Value, a: ir.Value, b: ir.Value) -> ir.Value:
+    return ctx.op("Where", cond, a, b)
+
+
+def _choose_qparams(ctx: TranslationContext, x: ir.Value, qmax: int) -> tuple[ir.Value, ir.Value]:
+    """Scale (float) and zero point (uint8) for quantizing ``x`` to 0..qmax.
+
+    lo = min(min(x), 0), hi = max(max(x), 0), scale = (hi - lo) / qmax in double (0.1 if
+    float(scale) is 0 or its reciprocal overflows). A scale under 6.1e-5 becomes 6.1e-5 and
+    lo, hi are stretched to match. zero_point = round_half_even(clip(z, 0, qmax)) with z the
+    zero point implied by lo or by hi, whichever adds the smaller terms.
+    """
+    zero_f, zero_d = ctx.constant(0.0, _F), ctx.constant(0.0, _D)
+    lo = ctx.op("Min", ctx.op("ReduceMin", x, keepdims=0), zero_f)
+    hi = ctx.op("Max", ctx.op("ReduceMax", x, keepdims=0), zero_f)
+    scale = ctx.op("Div", ctx.op("Sub", ctx.cast(hi, _D), ctx.cast(lo, _D)), ctx.constant(qmax, _D))
+    scale_f = ctx.cast(scale, _F)
+    degenerate = ctx.op(
+        "Or",
+        ctx.op("Equal", scale_f, zero_f),
+        ctx.op("IsInf", ctx.op("Reciprocal", scale_f)),
+    )
+    scale = _where(ctx, degenerate, ctx.constant(0.1, _D), scale)
+    lo, hi, scale = _cut_small_scale(ctx, lo, hi, scale, qmax)
+    lo_d, hi_d = ctx.cast(lo, _D), ctx.cast(hi, _D)
+    from_lo = ctx.op("Div", lo_d, scale)
+    from_hi = ctx.op("Div", hi_d, scale)
+    zp_lo = ctx.op("Neg", from_lo)
+    zp_hi = ctx.op("Sub", ctx.constant(qmax, _D), from_hi)
+    err_lo = ctx.op("Neg", ctx.op("Abs", from_lo))
+    err_hi = ctx.op("Sub", ctx.constant(qmax, _D), ctx.op("Abs", from_hi))
+    zp = _where(ctx, ctx.op("Less", err_lo, err_hi), zp_lo, zp_hi)
+    zp = ctx.op("Round", ctx.op("Clip", zp, zero_d, ctx.constant(qmax, _D)))
+    return ctx.cast(scale, _F), ctx.cast(zp, ir.DataType.UINT8)
+
+
+def _cut_small_scale(
+    ctx: TranslationContext, lo: ir.Value, hi: ir.Value, scale: ir.Value, qmax: int
+) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """Raise a scale under the threshold to it; lo and hi (float) follow as PyTorch does."""
+    small = ctx.op("Less", scale, ctx.constant(_SMALL_SCALE, _D))
+    zero = ctx.constant(0.0, _F)
+    span = float(torch.tensor(_SMALL_SCALE, dtype=torch.float32) * qmax)
+    amplifier = ctx.op("Div", ctx.constant(_SMALL_SCALE, _F), ctx.cast(scale, _F))
+    lo_zero, hi_zero = ctx.op("Equal", lo, zero), ctx.op("Equal", hi, zero)
+    # lo == 0: hi = threshold * qmax; else hi == 0: lo = -threshold * qmax; else both scaled
+    new_lo = _where(ctx, lo_zero, lo, ctx.op("Mul", lo, amplifier))
+    new_lo = _where(
+        ctx, ctx.op("And", hi_zero, ctx.op("Not", lo_zero)), ctx.constant(-span, _F), new_lo
+    )
+    new_hi = _where(ctx, hi_zero, hi, ctx.op("Mul", hi, amplifier))
+    new_hi = _where(ctx, lo_zero, ctx.constant(span, _F), new_hi)
+    lo = _where(ctx, small, new_lo, lo)
+    hi = _where(ctx, small, new_hi, hi)
+    return lo, hi, _where(ctx, small, ctx.constant(_SMALL_SCALE, _D), scale)
+
+
+def _linear_dynamic(ctx: TranslationContext, node: TSNode, relu: bool) -> ir.Value:
+    x = ctx.tensor(node.input("X"))
+    if ctx.dtype(x) != _F:
+        raise Unsupported("dynamic quantization of a non-float32 input")
+    qmax = _qmax(bool(ctx.const(node.input("reduce_range"))))
+    w, b = packed_params(ctx, node.input("W_prepack")).unpack()
+    if w.dtype != torch.qint8:
+        raise Unsupported(f"dynamically quantized weights of dtype {w.dtype}")
+    scale, zero = _choose_qparams(ctx, x, qmax)
+    xq = ctx.op("DequantizeLinear", ctx.op("QuantizeLinear", x, scale, zero), scale, zero)
+    y = ctx.op("MatMul", xq, dequantized_weight(ctx, w, transpose=True))
+    if b is not None:
+        y = ctx.op("Add", y, ctx.initializer("qbias", b.float()))
+    return ctx.op("Relu", y) if relu else y
+
+
+@handler("quantized::linear_dynamic", "quantized::linear_relu_dynamic")
+def quantized_linear_dynamic(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::linear_dynamic(Tensor X, LinearPackedParamsBase W_prepack, bool reduce_range=False) -> Tensor Y"""  # noqa: E501
+    return _linear_dynamic(ctx, node, node.kind.endswith("_relu_dynamic"))
