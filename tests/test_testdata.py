@@ -15,7 +15,15 @@ from click.testing import CliRunner
 
 import converter
 from cli import main
-from converter import InputError, Tolerance, VerifyOptions, convert, describe, verify
+from converter import (
+    InputError,
+    Tolerance,
+    VerifyOptions,
+    WorkerOptions,
+    convert,
+    describe,
+    verify,
+)
 from converter._jit import quiet_jit
 from tests.harness import save_archive
 from tests.models import TwoInputs, tiny_mlp
@@ -174,8 +182,8 @@ def test_parity_failure_or_error_writes_nothing(
         raise InputError("disk full")
 
     monkeypatch.setattr("converter.testdata._write_tensors", broken)
-    with pytest.raises(InputError, match="disk full"):
-        verify(two[0], out, examples, emit_test_data=target)
+    with pytest.raises(InputError, match="disk full"):  # the patch lives in this process only
+        verify(two[0], out, examples, emit_test_data=target, worker=WorkerOptions(isolate=False))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["neg.pt", "two.onnx", "two.pt"]
 
 

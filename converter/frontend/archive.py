@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 from converter.errors import ModelLoadError, UnsafeModelError
@@ -57,7 +58,15 @@ def scan_archive(path: str | os.PathLike[str], limits: ArchiveLimits | None = No
             info = _classify(p, infos)
             _refuse_mobile_rewrites(info, {i.filename: i.file_size for i in infos})
             problems = list(archive_problems(zf, info.prefix, limits or ArchiveLimits()))
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        zlib.error,
+    ) as e:
+        # ValueError covers undecodable entry names; NotImplementedError, unknown compression.
         raise ModelLoadError(f"{p}: truncated or corrupt zip file ({e})") from e
     if problems:
         raise UnsafeModelError(describe(p, problems))
