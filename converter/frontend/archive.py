@@ -33,6 +33,11 @@ class ArchiveInfo:
     uncompressed_bytes: int
 
 
+# What zipfile raises on damaged archives: ValueError covers undecodable entry names,
+# NotImplementedError an unknown compression method.
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error)
+
+
 def scan_archive(path: str | os.PathLike[str], limits: ArchiveLimits | None = None) -> ArchiveInfo:
     """Check that ``path`` is a safe TorchScript zip archive; raise ModelLoadError if not."""
     p = Path(path)
