@@ -29,6 +29,8 @@ from converter.errors import (
 )
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.trace import TraceResult, trace
+from converter.optimize.api import optimize
+from converter.optimize.report import OptimizeReport, PassRecord
 from converter.options import ConvertOptions, InputSpec, Tolerance, VerifyOptions
 from converter.runtime.verify import VerifyReport
 from converter.translate.ops import default_registry
@@ -47,7 +49,9 @@ __all__ = [
     "ModelLoadError",
     "OpRegistry",
     "OptimizationError",
+    "OptimizeReport",
     "ParityError",
+    "PassRecord",
     "RuntimeSessionError",
     "Tolerance",
     "TraceValidationError",
@@ -63,6 +67,7 @@ __all__ = [
     "default_registry",
     "inspect",
     "load",
+    "optimize",
     "run",
     "save_outputs",
     "summarize_outputs",
