@@ -22,6 +22,8 @@ class EliminateNoOpsPass(RulesPass):
     ``Transpose(x, perm=identity) = x``; ``Dropout`` in inference mode ``= x``.
     """
 
+    commute = True
+
     def rules(self) -> Sequence[pattern.RewriteRule]:
         """onnxscript's no-op rules."""
         return [
@@ -38,9 +40,9 @@ class EliminateNoOpsPass(RulesPass):
         ]
 
     def call(self, model: ir.Model) -> ir.passes.PassResult:
-        """Drop Identity nodes (onnx-ir), then apply the no-op rules."""
-        identities = ir.passes.common.IdentityEliminationPass()(model).modified
+        """Apply the no-op rules (they leave Identity nodes), then drop Identity nodes (onnx-ir)."""
         result = super().call(model)
+        identities = ir.passes.common.IdentityEliminationPass()(model).modified
         return ir.passes.PassResult(model, modified=identities or result.modified)
 
 
