@@ -8,29 +8,61 @@ import onnx_ir as ir
 from onnxscript.rewriter import pattern
 from onnxscript.rewriter.rules import common as rules
 
+from converter.optimize._match import const_array
 from converter.optimize._rules import RulesPass
 
 __all__ = ["EliminateNoOpsPass", "RemoveNoOpReshapePass"]
 
 
+# op type -> (neutral element, positions the constant may take)
+_NEUTRAL = {"Add": (0.0, (0, 1)), "Sub": (0.0, (1,)), "Mul": (1.0, (0, 1)), "Div": (1.0, (1,))}
+
+
+def _bypass(node: ir.Node) -> bool:
+    """Bypass ``x op c`` when every element of c is exactly neutral and c broadcasts nothing."""
+    neutral, positions = _NEUTRAL[node.op_type]
+    out = node.outputs[0]
+    for pos in positions:
+        c, x = node.inputs[pos], node.inputs[1 - pos]
+        array = const_array(c)
+        if array is None or x is None or x.shape is None or x.dtype != out.dtype:
+            continue
+        if array.size != 1 or array.ndim > x.shape.rank() or array.reshape(()) != neutral:
+            continue
+        if out.is_graph_output():  # an Identity keeps the output's name; removed later
+            identity = ir.node("Identity", [x])
+            assert node.graph is not None
+            ir.convenience.replace_nodes_and_values(
+                node.graph, node, [node], [identity], [out], [identity.outputs[0]]
+            )
+        else:
+            out.replace_all_uses_with(x)
+        return True
+    return False
+
+
+def _remove_neutral_arithmetic(model: ir.Model) -> bool:
+    modified = False
+    for node in list(ir.traversal.RecursiveGraphIterator(model.graph)):
+        if node.domain in ("", "ai.onnx") and node.op_type in _NEUTRAL and len(node.inputs) == 2:
+            modified = _bypass(node) or modified
+    return modified
+
+
 class EliminateNoOpsPass(RulesPass):
     """Remove nodes that return their input unchanged.
 
-    ``Identity(x) = x``; ``x*1 = x``; ``x/1 = x``; ``x+0 = x``; ``x-0 = x`` (only when the
-    constant does not broadcast the result to a larger shape); ``Cast(x, to=type(x)) = x``;
-    ``Cast(Cast(x))`` to one cast when the middle type loses nothing; ``Expand(x, shape(x)) = x``;
+    ``Identity(x) = x``; ``x*1 = x``; ``x/1 = x``; ``x+0 = x``; ``x-0 = x`` (the constant exactly
+    neutral, one element, no higher rank than x: nothing broadcasts); ``Cast(x, to=type(x)) = x``;
+    ``Cast(Cast(x, float), float16) = Cast(x, float16)``; ``Expand(x, shape(x)) = x``;
     ``Transpose(x, perm=identity) = x``; ``Dropout`` in inference mode ``= x``.
     """
 
     commute = True
 
     def rules(self) -> Sequence[pattern.RewriteRule]:
-        """onnxscript's no-op rules."""
+        """onnxscript's no-op rules; x+0 and x*1 are ours (theirs accept 1e-12 as 0)."""
         return [
-            rules.add_0_rule,
-            rules.sub_0_rule,
-            rules.mul_by_1_rule,
-            rules.div_by_1_rule,
             rules.dropout_inference_rule,
             rules.dropout_zero_rule,
             rules.no_op_cast_rule,
@@ -41,9 +73,10 @@ class EliminateNoOpsPass(RulesPass):
 
     def call(self, model: ir.Model) -> ir.passes.PassResult:
         """Apply the no-op rules (they leave Identity nodes), then drop Identity nodes (onnx-ir)."""
+        arithmetic = _remove_neutral_arithmetic(model)
         result = super().call(model)
         identities = ir.passes.common.IdentityEliminationPass()(model).modified
-        return ir.passes.PassResult(model, modified=identities or result.modified)
+        return ir.passes.PassResult(model, modified=arithmetic or identities or result.modified)
 
 
 class RemoveNoOpReshapePass(ir.passes.InPlacePass):

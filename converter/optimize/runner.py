@@ -35,6 +35,8 @@ def _run_one(
     start = time.perf_counter()
     try:
         result = p(model)
+        # What the pass left dead counts as its own work, not the next pass's.
+        cleaned = ir.passes.common.RemoveUnusedNodesPass()(model).modified
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise OptimizationError(
@@ -44,7 +46,7 @@ def _run_one(
         raise OptimizationError(f"optimization pass {name!r} did not work in place")
     seconds = time.perf_counter() - start
     after = histogram(model)
-    modified = (result.modified and name not in _ANNOTATING) or before != after
+    modified = (result.modified and name not in _ANNOTATING) or cleaned or before != after
     logger.debug("%s: %d -> %d nodes", name, sum(before.values()), sum(after.values()))
     if modified and check is not None:
         check(name, model)

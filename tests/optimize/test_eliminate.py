@@ -59,3 +59,21 @@ def test_reshape_to_the_same_static_shape_goes_symbolic_stays() -> None:
     assert ops(static) == {"Relu": 1}
     symbolic = apply(text % ("N", "N"), RemoveNoOpReshapePass(), X)
     assert ops(symbolic)["Reshape"] == 1
+
+
+def test_a_tiny_epsilon_is_not_zero() -> None:
+    model = apply(
+        """
+        <ir_version: 10, opset_import: ["" : 18]>
+        g (float[N, 4] x) => (float[N, 4] y) {
+          eps = Constant <value = float {1e-12}> ()
+          one = Constant <value = float {1.000001}> ()
+          a = Add(x, eps)
+          b = Mul(a, one)
+          y = Sqrt(b)
+        }
+        """,
+        EliminateNoOpsPass(),
+        {"x": np.zeros((2, 4), np.float32)},
+    )
+    assert ops(model) == {"Constant": 2, "Add": 1, "Mul": 1, "Sqrt": 1}
