@@ -17,7 +17,11 @@ from onnx_ir.passes import common
 
 from converter.errors import OptimizationError
 from converter.optimize._rules import opset_of
-from converter.optimize.eliminate import EliminateNoOpsPass, RemoveNoOpReshapePass
+from converter.optimize.eliminate import (
+    DropRewriterMetadataPass,
+    EliminateNoOpsPass,
+    RemoveNoOpReshapePass,
+)
 from converter.optimize.fold import FoldConstantsPass, LiftConstantsPass
 from converter.optimize.fuse_activation import FuseClipPass, FuseHardSwishPass
 from converter.optimize.fuse_attention import FuseAttentionPass
@@ -25,6 +29,7 @@ from converter.optimize.fuse_conv import (
     FuseConvBatchNormPass,
     FuseConvBiasPass,
     FusePadIntoConvPass,
+    FusePadIntoPoolPass,
 )
 from converter.optimize.fuse_gelu import FuseGeluPass
 from converter.optimize.fuse_gemm import FuseGemmBiasPass, FuseMatMulAddPass
@@ -66,6 +71,7 @@ def pipeline(level: int) -> tuple[list[NamedPass], list[NamedPass]]:
         ("fuse-clip", FuseClipPass()),
         # Pad before BatchNorm: both rewrite the Conv, and a padded Conv must match as one.
         ("fuse-pad-into-conv", FusePadIntoConvPass()),
+        ("fuse-pad-into-pool", FusePadIntoPoolPass()),
         ("fuse-conv-batchnorm", FuseConvBatchNormPass()),
         ("fuse-conv-bias", FuseConvBiasPass()),
         # MatMul+Add to Gemm before Gemm+Add: the first makes the second's input.
@@ -93,6 +99,7 @@ def pipeline(level: int) -> tuple[list[NamedPass], list[NamedPass]]:
         ("remove-unused-nodes", common.RemoveUnusedNodesPass()),
         ("remove-unused-opsets", common.RemoveUnusedOpsetsPass()),
         ("topological-sort", common.TopologicalSortPass()),
+        ("drop-rewriter-metadata", DropRewriterMetadataPass()),
     ]
     return repeated, final
 

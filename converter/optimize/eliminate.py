@@ -11,7 +11,7 @@ from onnxscript.rewriter.rules import common as rules
 from converter.optimize._match import const_array
 from converter.optimize._rules import RulesPass
 
-__all__ = ["EliminateNoOpsPass", "RemoveNoOpReshapePass"]
+__all__ = ["DropRewriterMetadataPass", "EliminateNoOpsPass", "RemoveNoOpReshapePass"]
 
 
 # op type -> (neutral element, positions the constant may take)
@@ -39,6 +39,34 @@ def _bypass(node: ir.Node) -> bool:
             out.replace_all_uses_with(x)
         return True
     return False
+
+
+def _remove_identity(node: ir.Node) -> bool:
+    """Bypass one Identity; a graph output keeps its name unless that would merge two outputs.
+
+    (onnx-ir's IdentityEliminationPass merges ``out = Identity(y)`` when y is a graph output
+    too, which makes a Scan body's state and scan output one value.)
+    """
+    src, out, graph = node.inputs[0], node.outputs[0], node.graph
+    if src is None or graph is None:
+        return False
+    if not out.is_graph_output():
+        out.replace_all_uses_with(src)
+        graph.remove(node, safe=True)
+        return True
+    producer = src.producer()
+    if producer is None or producer.graph is not graph or src.is_graph_output():
+        return False  # a graph input, an initializer, an outer-scope value, another output
+    ir.convenience.replace_nodes_and_values(graph, node, [node], [], [out], [src])
+    return True
+
+
+def _remove_identities(model: ir.Model) -> bool:
+    modified = False
+    for node in list(ir.traversal.RecursiveGraphIterator(model.graph)):
+        if node.op_type == "Identity" and node.domain in ("", "ai.onnx"):
+            modified = _remove_identity(node) or modified
+    return modified
 
 
 def _remove_neutral_arithmetic(model: ir.Model) -> bool:
@@ -72,10 +100,10 @@ class EliminateNoOpsPass(RulesPass):
         ]
 
     def call(self, model: ir.Model) -> ir.passes.PassResult:
-        """Apply the no-op rules (they leave Identity nodes), then drop Identity nodes (onnx-ir)."""
+        """Apply the no-op rules (they leave Identity nodes), then drop the Identity nodes."""
         arithmetic = _remove_neutral_arithmetic(model)
         result = super().call(model)
-        identities = ir.passes.common.IdentityEliminationPass()(model).modified
+        identities = _remove_identities(model)
         return ir.passes.PassResult(model, modified=arithmetic or identities or result.modified)
 
 
@@ -110,3 +138,19 @@ class RemoveNoOpReshapePass(ir.passes.InPlacePass):
         if len(a) != len(b) or not all(isinstance(d, int) for d in a):
             return False
         return a == b
+
+
+class DropRewriterMetadataPass(ir.passes.InPlacePass):
+    """Remove the rule-name tags onnxscript's rewriter adds to node metadata (file size only);
+    the optimize report already says which pass made each change."""
+
+    PREFIX = "pkg.onnxscript."
+
+    def call(self, model: ir.Model) -> ir.passes.PassResult:
+        """Drop the tags from every node."""
+        modified = False
+        for node in ir.traversal.RecursiveGraphIterator(model.graph):
+            for key in [k for k in node.metadata_props if k.startswith(self.PREFIX)]:
+                del node.metadata_props[key]
+                modified = True
+        return ir.passes.PassResult(model, modified=modified)

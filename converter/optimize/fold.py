@@ -12,6 +12,9 @@ __all__ = ["FoldConstantsPass", "LiftConstantsPass"]
 
 # Constants at or below this many elements may be created freely (shape vectors, scalars).
 SMALL = 1024
+# A constant other nodes also read is folded into a derived copy only up to this size: a shared
+# (tied) weight is never stored twice.
+SHARED = 64
 
 
 def _elements(value: ir.Value) -> int | None:
@@ -30,8 +33,8 @@ def _should_fold(node: ir.Node) -> bool | None:
         if value is None or tensor is None:
             continue
         if len(value.uses()) > 1 or value.is_graph_output():
-            if tensor.size > SMALL:
-                return False  # the source stays: folding would add a second large tensor
+            if tensor.size > SHARED:
+                return False  # the source stays: folding would store its data twice
         else:
             freed += tensor.size
     for out in node.outputs:

@@ -1,4 +1,4 @@
-"""Convolution fusions: BatchNorm into Conv/ConvTranspose, a bias Add into Conv, Pad into Conv."""
+"""Convolution fusions: BatchNorm into Conv, bias Add into Conv, Pad into Conv/pools."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from onnxscript.rewriter.rules import common as rules
 from converter.optimize._match import const_array
 from converter.optimize._rules import RulesPass, make_rule
 
-__all__ = ["FuseConvBatchNormPass", "FuseConvBiasPass", "FusePadIntoConvPass"]
+__all__ = [
+    "FuseConvBatchNormPass",
+    "FuseConvBiasPass",
+    "FusePadIntoConvPass",
+    "FusePadIntoPoolPass",
+]
 
 
 class FuseConvBatchNormPass(RulesPass):
@@ -104,3 +109,60 @@ class FuseConvBiasPass(RulesPass):
     def rules(self) -> Sequence[pattern.RewriteRule]:
         """One rule per convolution kind."""
         return [make_rule(_ConvBiasAdd, "Conv"), make_rule(_ConvBiasAdd, "ConvTranspose")]
+
+
+def _spatial_pads(pads: np.ndarray, rank: int) -> list[int] | None:
+    """Pool-style pads (begins then ends of the spatial axes) from Pad's, or None if the
+    batch or channel axes are padded or any pad is negative."""
+    if pads.size != 2 * rank or (pads < 0).any():
+        return None
+    begins, ends = pads[:rank], pads[rank:]
+    if begins[:2].any() or ends[:2].any():
+        return None
+    return [int(p) for p in (*begins[2:], *ends[2:])]
+
+
+def _fold_pad_into_pool(node: ir.Node) -> bool:
+    """Rewrite ``Pool(Pad(x))`` in place when the padding value is the pool's own."""
+    src = node.inputs[0]
+    pad = None if src is None else src.producer()
+    if pad is None or pad.op_type != "Pad" or len(src.uses()) != 1 or src.is_graph_output():  # type: ignore[union-attr]
+        return False
+    x = pad.inputs[0]
+    pads = const_array(pad.inputs[1]) if len(pad.inputs) > 1 else None
+    if x is None or x.shape is None or pads is None or len(pad.inputs) > 3:
+        return False
+    if pad.attributes.get_string("mode", "constant") != "constant":
+        return False
+    value = const_array(pad.inputs[2]) if len(pad.inputs) > 2 and pad.inputs[2] else np.zeros(1)
+    if value is None or value.size != 1:
+        return False
+    if node.op_type == "MaxPool":
+        ok = float(value.reshape(())) == float("-inf") and len(node.outputs) == 1
+    else:
+        ok = (
+            float(value.reshape(())) == 0.0 and node.attributes.get_int("count_include_pad", 0) == 1
+        )
+    new = _spatial_pads(pads.astype(np.int64), x.shape.rank())
+    if not ok or new is None or node.attributes.get_string("auto_pad", "NOTSET") != "NOTSET":
+        return False
+    old = node.attributes.get_ints("pads") or (0,) * len(new)
+    node.attributes["pads"] = ir.AttrInt64s("pads", [a + b for a, b in zip(old, new, strict=True)])
+    node.replace_input_with(0, x)
+    return True
+
+
+class FusePadIntoPoolPass(ir.passes.InPlacePass):
+    """``MaxPool(Pad(x, p, -inf)) = MaxPool(x, pads+p)`` and ``AveragePool(Pad(x, p, 0)) =
+    AveragePool(x, pads+p)`` when the pool counts padding (``count_include_pad=1``).
+
+    Only spatial axes may be padded, by non-negative constant amounts.
+    """
+
+    def call(self, model: ir.Model) -> ir.passes.PassResult:
+        """Fold every such Pad of the main graph and subgraphs."""
+        modified = False
+        for node in list(ir.traversal.RecursiveGraphIterator(model.graph)):
+            if node.op_type in ("MaxPool", "AveragePool") and node.domain in ("", "ai.onnx"):
+                modified = _fold_pad_into_pool(node) or modified
+        return ir.passes.PassResult(model, modified=modified)

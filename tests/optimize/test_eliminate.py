@@ -77,3 +77,36 @@ def test_a_tiny_epsilon_is_not_zero() -> None:
         {"x": np.zeros((2, 4), np.float32)},
     )
     assert ops(model) == {"Constant": 2, "Add": 1, "Mul": 1, "Sqrt": 1}
+
+
+def test_an_identity_between_two_graph_outputs_stays() -> None:
+    # The state and scan outputs of a Scan body are written this way: merging them breaks it.
+    model = apply(
+        """
+        <ir_version: 10, opset_import: ["" : 18]>
+        g (float[N, 4] x) => (float[N, 4] y, float[N, 4] z) {
+          y = Relu(x)
+          z = Identity(y)
+        }
+        """,
+        EliminateNoOpsPass(),
+        X,
+    )
+    assert [v.name for v in model.graph.outputs] == ["y", "z"]
+    assert ops(model) == {"Relu": 1, "Identity": 1}
+
+
+def test_an_identity_feeding_a_graph_output_is_removed_keeping_the_name() -> None:
+    model = apply(
+        """
+        <ir_version: 10, opset_import: ["" : 18]>
+        g (float[N, 4] x) => (float[N, 4] z) {
+          y = Relu(x)
+          z = Identity(y)
+        }
+        """,
+        EliminateNoOpsPass(),
+        X,
+    )
+    assert [v.name for v in model.graph.outputs] == ["z"]
+    assert ops(model) == {"Relu": 1}

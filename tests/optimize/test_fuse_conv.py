@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from converter.optimize.fuse_conv import (
     FuseConvBatchNormPass,
     FuseConvBiasPass,
     FusePadIntoConvPass,
+    FusePadIntoPoolPass,
 )
 from tests.optimize.helpers import apply, ops
 
@@ -109,3 +111,33 @@ def test_zero_pad_moves_into_the_conv() -> None:
     )
     assert ops(model) == {"Conv": 1}
     assert model.graph.node(0).attributes.get_ints("pads") == (1, 1, 1, 1)
+
+
+POOL = """
+    <ir_version: 10, opset_import: ["" : 18]>
+    g (float[N, 3, 6, 6] x) => (float[N, 3, {size}, {size}] y) {{
+      p = Constant <value = int64[8] {{0, 0, 1, 1, 0, 0, 1, 1}}> ()
+      v = Constant <value = float {{{value}}}> ()
+      t = Pad(x, p, v)
+      y = {pool} <kernel_shape = [3, 3]{extra}> (t)
+    }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("pool", "value", "extra", "fused"),
+    [
+        ("MaxPool", "-inf", "", True),
+        ("MaxPool", "0.0", "", False),  # zero padding can beat negative inputs
+        ("AveragePool", "0.0", ", count_include_pad = 1", True),
+        ("AveragePool", "0.0", "", False),  # the pool would not count the padded zeros
+    ],
+)
+def test_pad_into_pool_only_with_the_pools_own_padding(
+    pool: str, value: str, extra: str, fused: bool
+) -> None:
+    text = POOL.format(size=6, value=value, pool=pool, extra=extra)
+    model = apply(text, FusePadIntoPoolPass(), X)
+    assert ("Pad" not in ops(model)) == fused
+    if fused:
+        assert model.graph.node(-1).attributes.get_ints("pads") == (1, 1, 1, 1)
