@@ -64,6 +64,12 @@ def _provider_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _optimize_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
+        "--onnxruntime-contrib-ops",
+        "onnxruntime_contrib",
+        is_flag=True,
+        help="Also fuse into ONNX Runtime's own operators (the file then runs only there).",
+    )(fn)
+    fn = click.option(
         "--check-each-pass",
         is_flag=True,
         help="Run ONNX Runtime after every pass and name the first that breaks parity.",
@@ -135,6 +141,7 @@ def convert(
     optimize_level: int,
     check_each_pass: bool,
     disabled_passes: tuple[str, ...],
+    onnxruntime_contrib: bool,
     show_report: bool,
     and_verify: bool,
     provider: str,
@@ -162,6 +169,7 @@ def convert(
         optimize_level=optimize_level,
         disabled_passes=frozenset(disabled_passes),
         check_each_pass=check_each_pass,
+        onnxruntime_contrib=onnxruntime_contrib,
     )
     with render.handle_errors(debug):
         result = converter.convert(model, output, options=options, **examples)
@@ -306,6 +314,7 @@ def optimize(
     inputs_file: Path | None,
     check_each_pass: bool,
     disabled_passes: tuple[str, ...],
+    onnxruntime_contrib: bool,
     show_report: bool,
     as_json: bool,
     debug: bool,
@@ -319,6 +328,7 @@ def optimize(
             disabled_passes=frozenset(disabled_passes),
             check_each_pass=check_each_pass,
             inputs=inputs_file,
+            onnxruntime_contrib=onnxruntime_contrib,
         )
         if as_json:
             render.emit_json({"output": str(output), **report.to_dict()})

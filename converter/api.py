@@ -161,6 +161,7 @@ def _optimize(
         check_each_pass=opts.check_each_pass,
         inputs=list(arrays),
         reference=reference,
+        onnxruntime_contrib=opts.onnxruntime_contrib,
     )
     return report
 

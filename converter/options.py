@@ -54,6 +54,8 @@ class ConvertOptions:
     disabled_passes: frozenset[str] = frozenset()
     # Run ONNX Runtime after every pass on the example inputs; name the first that breaks parity.
     check_each_pass: bool = False
+    # Also fuse into ONNX Runtime's own operators (com.microsoft): runs only in ONNX Runtime.
+    onnxruntime_contrib: bool = False
 
     def __post_init__(self) -> None:
         if not MIN_OPSET <= self.opset <= MAX_OPSET:

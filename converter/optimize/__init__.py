@@ -35,6 +35,7 @@ from converter.optimize.fuse_gelu import FuseGeluPass
 from converter.optimize.fuse_gemm import FuseGemmBiasPass, FuseMatMulAddPass
 from converter.optimize.fuse_norm import FuseLayerNormPass, FuseRMSNormPass
 from converter.optimize.fuse_reshape import FuseReshapeChainsPass
+from converter.optimize.ort_contrib import FuseOnnxRuntimeContribPass
 from converter.optimize.report import OptimizeReport, PassRecord
 from converter.optimize.reshape_dims import CopyReshapeDimsPass
 from converter.optimize.runner import Checker, NamedPass, histogram, run_passes
@@ -54,8 +55,14 @@ LEVELS = (0, 1, 2)
 DEFAULT_LEVEL = 2
 
 
-def pipeline(level: int) -> tuple[list[NamedPass], list[NamedPass]]:
-    """The passes of a level: (repeated each round, run once at the end), in order."""
+def pipeline(
+    level: int, onnxruntime_contrib: bool = False
+) -> tuple[list[NamedPass], list[NamedPass]]:
+    """The passes of a level: (repeated each round, run once at the end), in order.
+
+    ``onnxruntime_contrib`` adds ONNX Runtime's own fused operators (the output then runs only
+    in ONNX Runtime).
+    """
     if level not in LEVELS:
         raise OptimizationError(f"optimization level {level} is not one of 0, 1, 2")
     if level == 0:
@@ -93,7 +100,12 @@ def pipeline(level: int) -> tuple[list[NamedPass], list[NamedPass]]:
         ("eliminate-common-subexpressions", common.CommonSubexpressionEliminationPass()),
         ("remove-unused-nodes", common.RemoveUnusedNodesPass()),
     ]
+    contrib: list[NamedPass] = [
+        # Last: ONNX Runtime's fusions match the standard graph the passes above produce.
+        ("fuse-onnxruntime-contrib", FuseOnnxRuntimeContribPass()),
+    ]
     final: list[NamedPass] = [
+        *(contrib if onnxruntime_contrib else []),
         # Tied weights stay one initializer; equal constants written twice become one.
         ("deduplicate-initializers", common.DeduplicateInitializersPass()),
         ("remove-unused-nodes", common.RemoveUnusedNodesPass()),
@@ -104,9 +116,9 @@ def pipeline(level: int) -> tuple[list[NamedPass], list[NamedPass]]:
     return repeated, final
 
 
-def pass_names(level: int = DEFAULT_LEVEL) -> list[str]:
+def pass_names(level: int = DEFAULT_LEVEL, onnxruntime_contrib: bool = False) -> list[str]:
     """The names of a level's passes, in order (for ``disabled`` and the documentation)."""
-    repeated, final = pipeline(level)
+    repeated, final = pipeline(level, onnxruntime_contrib)
     return list(dict.fromkeys(name for name, _ in [*repeated, *final]))
 
 
@@ -116,11 +128,12 @@ def optimize_model(
     *,
     disabled: Collection[str] = (),
     check: Checker | None = None,
+    onnxruntime_contrib: bool = False,
 ) -> OptimizeReport:
     """Optimize ``model`` in place; ``check`` runs after every pass that changed it."""
     start = time.perf_counter()
-    repeated, final = pipeline(level)
-    unknown = sorted(set(disabled) - set(pass_names(max(level, 1))))
+    repeated, final = pipeline(level, onnxruntime_contrib and level > 0)
+    unknown = sorted(set(disabled) - set(pass_names(max(level, 1), onnxruntime_contrib)))
     if unknown:
         raise OptimizationError(f"unknown pass name(s): {', '.join(unknown)}")
     repeated = [(n, p) for n, p in repeated if n not in disabled]

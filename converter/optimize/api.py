@@ -57,6 +57,7 @@ def optimize(
     check_each_pass: bool = False,
     inputs: Inputs | None = None,
     reference: Sequence[np.ndarray] | None = None,
+    onnxruntime_contrib: bool = False,
 ) -> tuple[ir.Model, OptimizeReport]:
     """Optimize a model (in place when given an ``ir.Model``); returns it and the report.
 
@@ -64,7 +65,8 @@ def optimize(
     ``inputs`` (arrays, or an .npz/.npy file; default: generated from the input types),
     against ``reference`` outputs (default: the model's own outputs before optimization);
     the first pass that breaks parity raises ParityError naming it. ``output`` writes the
-    result atomically.
+    result atomically. ``onnxruntime_contrib`` (off by default) adds ONNX Runtime's own fused
+    operators: the output then runs only in ONNX Runtime.
     """
     ir_model = _load(model)
     check = None
@@ -77,7 +79,13 @@ def optimize(
         )
         if reference is not None:
             check("export", ir_model)  # the unoptimized model must match first
-    report = optimize_model(ir_model, level, disabled=disabled_passes, check=check)
+    report = optimize_model(
+        ir_model,
+        level,
+        disabled=disabled_passes,
+        check=check,
+        onnxruntime_contrib=onnxruntime_contrib,
+    )
     if output is not None:
         save_model(ir_model, output)
     return ir_model, report

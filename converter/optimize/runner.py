@@ -24,8 +24,11 @@ _ANNOTATING = frozenset({"infer-shapes"})
 
 
 def histogram(model: ir.Model) -> Counter[str]:
-    """Operator types of every node, subgraphs included."""
-    return Counter(node.op_type for node in ir.traversal.RecursiveGraphIterator(model.graph))
+    """Operator types of every node, subgraphs included (``domain::type`` outside ONNX's own)."""
+    return Counter(
+        node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+        for node in ir.traversal.RecursiveGraphIterator(model.graph)
+    )
 
 
 def _run_one(

@@ -9,7 +9,7 @@ import numpy as np
 import onnx_ir as ir
 import pytest
 
-from converter import ConvertOptions, OptimizationError, ParityError, convert, optimize
+from converter import ConvertOptions, OptimizationError, ParityError, convert, optimize, verify
 from tests.optimize.helpers import ops, outputs
 
 # ``converter.optimize`` is the public function; the package of passes is in sys.modules.
@@ -89,12 +89,12 @@ class _Breaks(ir.passes.InPlacePass):
 def _with(monkeypatch: pytest.MonkeyPatch, name: str, p: ir.passes.PassBase) -> None:
     original = optimize_package.pipeline
 
-    def patched(level: int) -> tuple[list[object], list[object]]:
-        repeated, final = original(level)
+    def patched(level: int, contrib: bool = False) -> tuple[list[object], list[object]]:
+        repeated, final = original(level, contrib)
         return [*repeated[:3], (name, p), *repeated[3:]], final
 
     monkeypatch.setattr(optimize_package, "pipeline", patched)
-    monkeypatch.setattr(optimize_package, "pass_names", lambda level=2: [name])
+    monkeypatch.setattr(optimize_package, "pass_names", lambda level=2, contrib=False: [name])
 
 
 def test_a_failing_pass_raises_naming_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,3 +129,19 @@ def test_tied_output_head_stays_one_initializer_and_the_file_does_not_grow(
     model = ir.load(tmp_path / "gpt2.onnx")
     shapes = [tuple(v.const_value.shape) for v in model.graph.initializers.values()]
     assert sorted(s for s in shapes if 50 in s) == [(50, 32)]  # the embedding, once
+
+
+def test_onnxruntime_contrib_ops_only_when_asked(tmp_path: Path) -> None:
+    folder = FIXTURES / "bert_encoder"
+    domains = {}
+    for contrib in (False, True):
+        out = tmp_path / f"bert{contrib}.onnx"
+        options = ConvertOptions(dynamic_dims={0: (1,)}, onnxruntime_contrib=contrib)
+        result = convert(folder / "model.zip", out, folder / "inputs.npz", options=options)
+        assert verify(folder / "model.zip", out, folder / "inputs.npz").ok
+        domains[contrib] = {n.domain for n in ir.load(out).graph}
+        assert result.optimization is not None
+        added = {op for p in result.optimization.passes for op in p.added}
+        assert ("com.microsoft::SkipLayerNormalization" in added) == contrib
+    assert domains[False] == {""}
+    assert "com.microsoft" in domains[True]
