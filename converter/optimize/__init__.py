@@ -55,19 +55,9 @@ LEVELS = (0, 1, 2)
 DEFAULT_LEVEL = 2
 
 
-def pipeline(
-    level: int, onnxruntime_contrib: bool = False
-) -> tuple[list[NamedPass], list[NamedPass]]:
-    """The passes of a level: (repeated each round, run once at the end), in order.
-
-    ``onnxruntime_contrib`` adds ONNX Runtime's own fused operators (the output then runs only
-    in ONNX Runtime).
-    """
-    if level not in LEVELS:
-        raise OptimizationError(f"optimization level {level} is not one of 0, 1, 2")
-    if level == 0:
-        return [], []
-    fusions: list[NamedPass] = [
+def _fusions() -> list[NamedPass]:
+    """The fusions of level 2, in order."""
+    return [
         # Pattern fusions first: they match the spelled-out graph (e.g. attention's key
         # transpose) before the chain merging below rewrites it.
         ("fuse-attention", FuseAttentionPass()),
@@ -85,6 +75,21 @@ def pipeline(
         ("fuse-matmul-add", FuseMatMulAddPass()),
         ("fuse-gemm-bias", FuseGemmBiasPass()),
     ]
+
+
+def pipeline(
+    level: int, onnxruntime_contrib: bool = False
+) -> tuple[list[NamedPass], list[NamedPass]]:
+    """The passes of a level: (repeated each round, run once at the end), in order.
+
+    ``onnxruntime_contrib`` adds ONNX Runtime's own fused operators (the output then runs only
+    in ONNX Runtime).
+    """
+    if level not in LEVELS:
+        raise OptimizationError(f"optimization level {level} is not one of 0, 1, 2")
+    if level == 0:
+        return [], []
+    fusions = _fusions()
     repeated: list[NamedPass] = [
         # Shapes and types first: no-op reshapes, Gemm's 2-D check and the fusions need them.
         ("infer-shapes", common.ShapeInferencePass()),
