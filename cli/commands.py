@@ -26,7 +26,7 @@ from converter.report import format_convert, format_description, format_inspect,
 from converter.runtime.verify import VerifyReport
 from converter.testdata import check_target
 
-__all__ = ["convert", "inspect", "run", "verify"]
+__all__ = ["convert", "inspect", "optimize", "run", "verify"]
 
 _EXISTING = click.Path(exists=False, dir_okay=True, path_type=Path)
 
@@ -125,6 +125,27 @@ def _worker(in_process: bool, timeout: float, max_memory_bytes: int | None) -> W
     return WorkerOptions(isolate=not in_process, timeout=timeout, max_memory_bytes=max_memory_bytes)
 
 
+def _optimize_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--onnxruntime-contrib-ops",
+        "onnxruntime_contrib",
+        is_flag=True,
+        help="Also fuse into ONNX Runtime's own operators (the file then runs only there).",
+    )(fn)
+    fn = click.option(
+        "--check-each-pass",
+        is_flag=True,
+        help="Run ONNX Runtime after every pass and name the first that breaks parity.",
+    )(fn)
+    return click.option(
+        "--disable-pass",
+        "disabled_passes",
+        multiple=True,
+        metavar="NAME",
+        help="Skip this optimizer pass (repeatable; names as in --report).",
+    )(fn)
+
+
 def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> dict[str, Any]:
     if inputs_file is not None and shapes:
         raise click.UsageError("give either --inputs or --shape, not both")
@@ -158,6 +179,15 @@ def _examples(inputs_file: Path | None, shapes: tuple[Any, ...], dtype: str) -> 
     metavar="KIND,...",
     help="Convert despite error findings of these kinds (see `inspect`).",
 )
+@click.option(
+    "--optimize-level",
+    type=click.IntRange(0, 2),
+    default=2,
+    show_default=True,
+    help="0: no optimization; 1: fold and remove no-ops; 2: also fuse.",
+)
+@_optimize_options
+@click.option("--report", "show_report", is_flag=True, help="Show what each pass changed.")
 @click.option("--verify", "and_verify", is_flag=True, help="Check parity after converting.")
 @_test_data_options
 @_provider_options
@@ -173,6 +203,11 @@ def convert(
     static: bool,
     dynamic: tuple[tuple[str | int, tuple[int, ...]], ...],
     allow_findings: str,
+    optimize_level: int,
+    check_each_pass: bool,
+    disabled_passes: tuple[str, ...],
+    onnxruntime_contrib: bool,
+    show_report: bool,
     and_verify: bool,
     test_data: Path | None,
     force: bool,
@@ -186,7 +221,10 @@ def convert(
     as_json: bool,
     debug: bool,
 ) -> None:
-    """Convert a TorchScript archive MODEL to ONNX (--emit-test-data implies --verify)."""
+    """Convert a TorchScript archive MODEL to ONNX, optimized (level 2 by default).
+
+    --emit-test-data implies --verify.
+    """
     limits = _limits(max_archive_bytes, max_tensor_bytes)
     worker = _worker(in_process, timeout, max_memory_bytes)
     examples = _examples(inputs_file, shapes, dtype)
@@ -201,7 +239,14 @@ def convert(
             param_hint="--allow-findings",
         )
     options = ConvertOptions(
-        opset=opset, dynamic_batch=not static, dynamic_dims=dims, allow_findings=allowed
+        opset=opset,
+        dynamic_batch=not static,
+        dynamic_dims=dims,
+        allow_findings=allowed,
+        optimize_level=optimize_level,
+        disabled_passes=frozenset(disabled_passes),
+        check_each_pass=check_each_pass,
+        onnxruntime_contrib=onnxruntime_contrib,
     )
     with render.handle_errors(debug):
         if test_data is not None:
@@ -235,6 +280,8 @@ def convert(
             render.emit_json(data)
         else:
             render.emit(format_convert(result))
+            if show_report and result.optimization is not None:
+                render.emit(result.optimization.render())
             if report is not None:
                 render.emit(format_verify(report))
             _emit_test_data_line(test_data, report)
@@ -387,3 +434,59 @@ def inspect(
             worker=_worker(in_process, timeout, max_memory_bytes),
         )
         render.emit_json(report.to_dict()) if as_json else render.emit(format_inspect(report))
+
+
+@click.command()
+@click.argument("onnx_model", type=_EXISTING)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="ONNX file.")
+@click.option(
+    "--level",
+    type=click.IntRange(0, 2),
+    default=2,
+    show_default=True,
+    help="0: no change; 1: fold and remove no-ops; 2: also fuse.",
+)
+@click.option(
+    "--inputs",
+    "inputs_file",
+    type=_EXISTING,
+    help="Inputs for --check-each-pass (.npz/.npy); default: generated from the input types.",
+)
+@_optimize_options
+@click.option("--report", "show_report", is_flag=True, help="Show what each pass changed.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@_common
+def optimize(
+    onnx_model: Path,
+    output: Path,
+    level: int,
+    inputs_file: Path | None,
+    check_each_pass: bool,
+    disabled_passes: tuple[str, ...],
+    onnxruntime_contrib: bool,
+    show_report: bool,
+    force: bool,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Optimize ONNX_MODEL: fold constants, remove no-ops, fuse into standard operators."""
+    with render.handle_errors(debug):
+        _, report = converter.optimize(
+            onnx_model,
+            level,
+            output=output,
+            disabled_passes=frozenset(disabled_passes),
+            check_each_pass=check_each_pass,
+            inputs=inputs_file,
+            onnxruntime_contrib=onnxruntime_contrib,
+            overwrite=force,
+        )
+        if as_json:
+            render.emit_json({"output": str(output), **report.to_dict()})
+        else:
+            render.emit(
+                f"wrote {output} ({report.nodes_before} -> {report.nodes_after} nodes, "
+                f"{report.seconds:.2f} s)"
+            )
+            if show_report:
+                render.emit(report.render())

@@ -34,6 +34,8 @@ from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
 from converter.frontend.trace import TraceResult, trace
 from converter.metadata import ModelDescription, TensorInfo, describe, is_onnx_file
+from converter.optimize.api import optimize
+from converter.optimize.report import OptimizeReport, PassRecord
 from converter.options import (
     ArchiveLimits,
     ConvertOptions,
@@ -62,7 +64,9 @@ __all__ = [
     "OpRegistry",
     "OptimizationError",
     "OutputExistsError",
+    "OptimizeReport",
     "ParityError",
+    "PassRecord",
     "RuntimeSessionError",
     "TensorInfo",
     "Tolerance",
@@ -84,6 +88,7 @@ __all__ = [
     "inspect",
     "is_onnx_file",
     "load",
+    "optimize",
     "run",
     "save_outputs",
     "summarize_outputs",

@@ -24,6 +24,8 @@ from converter.frontend.validate import validate
 from converter.inputs import load_inputs
 from converter.isolation import isolated
 from converter.metadata import model_properties
+from converter.optimize.api import optimize
+from converter.optimize.report import OptimizeReport
 from converter.options import (
     ArchiveLimits,
     ConvertOptions,
@@ -68,6 +70,7 @@ class ConvertResult:
     findings: ValidationReport
     op_histogram: dict[str, int]
     seconds: float
+    optimization: OptimizeReport | None = None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (the schema of ``convert --json``)."""
@@ -84,6 +87,7 @@ class ConvertResult:
             "findings": self.findings.to_dict(),
             "op_histogram": self.op_histogram,
             "seconds": round(self.seconds, 3),
+            "optimization": self.optimization.to_dict() if self.optimization else None,
         }
 
 
@@ -160,6 +164,7 @@ def convert(
     inputs = graph_inputs(ts, arrays, kept)
     sizes = {g.name: g.size for g in kept}
     onnx_model = translate(ts, inputs, registry or default_registry(), opts.opset, sizes)
+    optimization = _optimize(onnx_model, ts, arrays, opts)
     _add_metadata(onnx_model, ts, report, opts.opset)
     _write_checked(onnx_model, output, overwrite)
     return ConvertResult(
@@ -172,10 +177,30 @@ def convert(
         findings=report,
         op_histogram=op_histogram(ts.graph),
         seconds=time.perf_counter() - start,
+        optimization=optimization,
     )
 
 
 @isolated(precheck=_scan_both)
+def _optimize(
+    model: ir.Model, ts: TorchScriptModel, arrays: Sequence[np.ndarray], opts: ConvertOptions
+) -> OptimizeReport | None:
+    """Run the optimizer at the options' level; with check_each_pass, against TorchScript."""
+    if opts.optimize_level == 0:
+        return None
+    reference = ts.run_arrays(arrays) if opts.check_each_pass else None
+    _, report = optimize(
+        model,
+        opts.optimize_level,
+        disabled_passes=opts.disabled_passes,
+        check_each_pass=opts.check_each_pass,
+        inputs=list(arrays),
+        reference=reference,
+        onnxruntime_contrib=opts.onnxruntime_contrib,
+    )
+    return report
+
+
 def verify(
     model: PathLike,
     onnx_model: PathLike,

@@ -52,6 +52,13 @@ class ConvertOptions:
     dynamic_dims: Mapping[str | int, tuple[int, ...]] = dataclasses.field(default_factory=dict)
     # Error-level finding kinds to accept instead of refusing (see frontend/findings.py KINDS).
     allow_findings: frozenset[str] = frozenset()
+    # Optimizer (converter/optimize): level 0 off, 1 fold and clean, 2 also fuse (default).
+    optimize_level: int = 2
+    disabled_passes: frozenset[str] = frozenset()
+    # Run ONNX Runtime after every pass on the example inputs; name the first that breaks parity.
+    check_each_pass: bool = False
+    # Also fuse into ONNX Runtime's own operators (com.microsoft): runs only in ONNX Runtime.
+    onnxruntime_contrib: bool = False
 
     def __post_init__(self) -> None:
         if not MIN_OPSET <= self.opset <= MAX_OPSET:
@@ -61,6 +68,8 @@ class ConvertOptions:
         unknown = sorted(set(self.allow_findings) - set(KINDS))
         if unknown:
             raise ValueError(f"unknown finding kind(s): {', '.join(unknown)}")
+        if self.optimize_level not in (0, 1, 2):
+            raise ValueError(f"optimize level {self.optimize_level} is not one of 0, 1, 2")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,8 @@ CONVERTIBLE: dict[str, dict[str | int, tuple[int, ...]]] = {
     "gpt_decoder": {0: (1,)},
     "scripted_control": {0: (1,)},
     "unet": {},
+    "mobilenet": {},
+    "bert_encoder": {0: (1,)},
 }
 
 

@@ -232,7 +232,8 @@ def test_batch_statistics_parity(case: OpCase, tmp_path: Path) -> None:
     x = case.inputs()
     archive = save_archive(case.make().eval(), x, tmp_path / f"{case.id}.pt")
     out = tmp_path / f"{case.id}.onnx"
-    options = ConvertOptions(opset=case.opset, allow_findings=_ALLOW_TRAINING)
+    # The translation's own ops are checked: the optimizer is off.
+    options = ConvertOptions(opset=case.opset, allow_findings=_ALLOW_TRAINING, optimize_level=0)
     convert(archive, out, x, options=options)
     report = verify(archive, out, x)
     assert report.ok, report.to_dict()
