@@ -181,7 +181,6 @@ def convert(
     )
 
 
-@isolated(precheck=_scan_both)
 def _optimize(
     model: ir.Model, ts: TorchScriptModel, arrays: Sequence[np.ndarray], opts: ConvertOptions
 ) -> OptimizeReport | None:
@@ -201,6 +200,7 @@ def _optimize(
     return report
 
 
+@isolated(precheck=_scan_both)
 def verify(
     model: PathLike,
     onnx_model: PathLike,
