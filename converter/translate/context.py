@@ -88,18 +88,30 @@ class TranslationContext:
         name: str,
         inputs: Sequence[ir.Value] = (),
         block_inputs: Sequence[ir.Value] = (),
+        written: Sequence[torch._C.Value] = (),
+        written_inputs: Sequence[ir.Value] = (),
     ) -> ir.Graph:
-        """An ONNX subgraph for a block; ``block_inputs`` stand for the block's own inputs."""
+        """An ONNX subgraph for a block; ``block_inputs`` stand for the block's own inputs.
+
+        ``written`` are tensors defined outside the block that it writes in place: the subgraph
+        gives their final values as extra outputs (starting from ``written_inputs`` when given,
+        as in a loop body), and their bindings outside the block are kept.
+        """
+        outer = [self.entry(v) for v in written]
         saved = self.nodes, self._const_cache
         self.nodes, self._const_cache = [], {}
         try:
             for ts_value, value in zip(block.inputs(), block_inputs, strict=True):
                 self.bind(ts_value, value)
-            entries = self.inline_block(block)
+            for ts_value, value in zip(written, written_inputs, strict=False):
+                self.bind(ts_value, value)
+            entries = self.inline_block(block) + tuple(self.entry(v) for v in written)
             outputs = [self.op("Identity", self.as_tensor(e)) for e in entries]
             return ir.Graph(inputs, outputs, nodes=self.nodes, name=name)
         finally:
             self.nodes, self._const_cache = saved
+            for ts_value, entry in zip(written, outer, strict=True):
+                self.bind(ts_value, entry)
 
     # ---- constants -------------------------------------------------------------------------
     def is_const(self, ts_value: torch._C.Value) -> bool:
@@ -339,6 +351,11 @@ class TranslationContext:
             if out.name in inferred:
                 out.type = ir.serde.deserialize_type_proto_for_type(inferred[out.name])
                 out.shape = ir.serde.deserialize_type_proto_for_shape(inferred[out.name])
+
+    def fresh_name(self, base: str) -> str:
+        """A value name no other value of this translation has (subgraph inputs must not
+        shadow the names of enclosing graphs)."""
+        return f"{base}_{next(self._ids)}"
 
     def _unique_name(self, base: str) -> str:
         name, n = base, 1

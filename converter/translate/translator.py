@@ -15,6 +15,7 @@ from converter.errors import InternalError, SourceLocation, TranslationError, Un
 from converter.frontend.load import TorchScriptModel
 from converter.frontend.ts_ir import TSNode, walk
 from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.ops.mutation import is_in_place, write_back
 from converter.translate.registry import OpRegistry
 
 __all__ = [
@@ -177,6 +178,8 @@ def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, 
     try:
         with ctx.at(node):
             result = spec.fn(ctx, node)
+            if is_in_place(node.raw):
+                result = write_back(ctx, node, result)
     except TranslationError:
         raise
     except Unsupported as e:

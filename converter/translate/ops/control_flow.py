@@ -7,6 +7,7 @@ import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.ops.mutation import outer_writes
 from converter.translate.registry import handler
 
 __all__: list[str] = []
@@ -33,24 +34,32 @@ def prim_if(ctx: TranslationContext, node: TSNode) -> Entry | tuple[Entry, ...]:
         chosen = then_block if ctx.const(node.inputs[0]) else else_block
         return _single(ctx.inline_block(chosen))
     cond = ctx.cast(ctx.tensor(node.inputs[0]), ir.DataType.BOOL)
-    then_graph = ctx.block_graph(then_block, "then_branch")
-    else_graph = ctx.block_graph(else_block, "else_branch")
+    written = outer_writes(node.raw)
+    then_graph = ctx.block_graph(then_block, "then_branch", written=written)
+    else_graph = ctx.block_graph(else_block, "else_branch", written=written)
     for t, e in zip(then_graph.outputs, else_graph.outputs, strict=True):
         if t.dtype != e.dtype:
             raise Unsupported(f"the branches give different dtypes ({t.dtype} and {e.dtype})")
-    if not node.outputs:
+        if t.shape is not None and e.shape is not None and len(t.shape) != len(e.shape):
+            raise Unsupported(
+                f"the branches give different ranks ({len(t.shape)} and {len(e.shape)})"
+            )
+    count = len(node.outputs)
+    if count + len(written) == 0:
         return ()
     outs = ctx.op_multi(
         "If",
         cond,
-        num_outputs=len(node.outputs),
+        num_outputs=count + len(written),
         then_branch=then_graph,
         else_branch=else_graph,
     )
     for out, t, e in zip(outs, then_graph.outputs, else_graph.outputs, strict=True):
         out.type = t.type
         out.shape = t.shape if t.shape == e.shape else _rank_only(t.shape)
-    return _single(outs)
+    for ts_value, out in zip(written, outs[count:], strict=True):
+        ctx.bind(ts_value, out)  # a tensor a branch wrote in place
+    return _single(outs[:count])
 
 
 @handler("prim::Loop")
@@ -63,27 +72,56 @@ def prim_loop(ctx: TranslationContext, node: TSNode) -> Entry | tuple[Entry, ...
         if isinstance(entry, list | tuple):
             raise Unsupported("a loop that carries a list is not supported yet")
         initial.append(ctx.tensor(value))
+    # Tensors defined before the loop that its body writes in place are carried too.
+    written = outer_writes(node.raw)
+    initial_written = [ctx.tensor(v) for v in written]
     max_trip = None
     if not (ctx.is_const(trip) and ctx.const(trip) == _INT64_MAX):
         max_trip = ctx.cast(ctx.tensor(trip), ir.DataType.INT64)
     cond = ctx.cast(ctx.tensor(cond0), ir.DataType.BOOL)
-    iteration = _scalar_input("iteration", ir.DataType.INT64)
-    cond_in = _scalar_input("cond_in", ir.DataType.BOOL)
+    iteration = _scalar_input(ctx.fresh_name("iteration"), ir.DataType.INT64)
+    cond_in = _scalar_input(ctx.fresh_name("cond_in"), ir.DataType.BOOL)
     state = [
-        ir.Value(name=f"carried_{i}", type=v.type, shape=_rank_only(v.shape))
-        for i, v in enumerate(initial)
+        ir.Value(name=ctx.fresh_name(f"carried_{i}"), type=v.type, shape=_rank_only(v.shape))
+        for i, v in enumerate(initial + initial_written)
     ]
     body = ctx.block_graph(
-        node.blocks[0], "loop_body", [iteration, cond_in, *state], [iteration, *state]
+        node.blocks[0],
+        "loop_body",
+        [iteration, cond_in, *state],
+        [iteration, *state[: len(initial)]],
+        written=written,
+        written_inputs=state[len(initial) :],
     )
     _bool_condition(body)
-    if not node.outputs:
+    _same_ranks(body, state)
+    count = len(initial)
+    if count + len(written) == 0:
         return ()
-    outs = ctx.op_multi("Loop", max_trip, cond, *initial, num_outputs=len(initial), body=body)
-    for out, v in zip(outs, initial, strict=True):
+    everything = initial + initial_written
+    outs = ctx.op_multi("Loop", max_trip, cond, *everything, num_outputs=len(everything), body=body)
+    for out, v in zip(outs, everything, strict=True):
         out.type = v.type
         out.shape = _rank_only(v.shape)
-    return _single(outs)
+    for ts_value, out in zip(written, outs[count:], strict=True):
+        ctx.bind(ts_value, out)
+    return _single(outs[:count])
+
+
+def _same_ranks(body: ir.Graph, state: list[ir.Value]) -> None:
+    """A loop-carried tensor must keep its rank and type from one iteration to the next."""
+    for i, (out, start) in enumerate(zip(body.outputs[1:], state, strict=True)):
+        if out.dtype != start.dtype or (
+            out.shape is not None and start.shape is not None and len(out.shape) != len(start.shape)
+        ):
+            raise Unsupported(
+                f"loop-carried value {i} changes its type or rank inside the loop body "
+                f"({start.dtype}, rank {_rank(start)} -> {out.dtype}, rank {_rank(out)})"
+            )
+
+
+def _rank(value: ir.Value) -> str:
+    return "?" if value.shape is None else str(len(value.shape))
 
 
 def _scalar_input(name: str, dtype: ir.DataType) -> ir.Value:

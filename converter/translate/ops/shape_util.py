@@ -19,6 +19,7 @@ __all__ = [
     "dim_of_entry",
     "first_input",
     "infer_minus_one",
+    "is_view",
     "known_dims",
     "norm_axis",
     "one_element",
@@ -196,3 +197,17 @@ def static_size(ctx: TranslationContext, x: ir.Value, axis: int, what: str) -> i
 
 
 # ---- reshapes --------------------------------------------------------------------------------
+
+
+def is_view(raw: torch._C.Node) -> bool:
+    """True if the node's output may share memory with its first input."""
+    kind = raw.kind()
+    if kind in ("prim::Param", "prim::Constant"):
+        return False
+    if not kind.startswith("aten::"):
+        return True  # unknown: treated as a view (refused when written through)
+    schema = raw.schema()
+    if schema == "(no schema)":
+        return True
+    returns = torch._C.parse_schema(schema).returns
+    return any(r.alias_info is not None for r in returns)
