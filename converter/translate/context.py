@@ -38,6 +38,7 @@ class TranslationContext:
         self.initializers: dict[str, ir.Value] = {}
         self.node: TSNode | None = None
         self._entries: dict[int, Entry] = {}
+        self._same: dict[int, torch._C.Value] = {}
         self._const_cache: dict[tuple[object, ...], ir.Value] = {}
         self._ids = itertools.count()
         # Set by the translator: translates one node with the registry (used for sub-blocks).
@@ -49,6 +50,14 @@ class TranslationContext:
     def bind(self, ts_value: torch._C.Value, entry: Entry) -> None:
         """Record what a TorchScript value translated to."""
         self._entries[ts_value.unique()] = entry
+
+    def same_object(self, ts_value: torch._C.Value, of: torch._C.Value) -> None:
+        """Record that ``ts_value`` is the very object ``of`` is (for ``is`` checks)."""
+        self._same[ts_value.unique()] = self.origin(of)
+
+    def origin(self, ts_value: torch._C.Value) -> torch._C.Value:
+        """The value ``ts_value`` was recorded to be the same object as (or itself)."""
+        return self._same.get(ts_value.unique(), ts_value)
 
     def entry(self, ts_value: torch._C.Value) -> Entry:
         """What a TorchScript value translated to (constants are read on first use)."""

@@ -153,7 +153,12 @@ def translate(
 
 def _bind_inputs(ctx: TranslationContext, model: TorchScriptModel, values: list[ir.Value]) -> None:
     """Bind each forward argument: a tensor, a 0-d number, a container of inputs, a default."""
-    ts_inputs = [v for v in model.graph.inputs() if not isinstance(v.type(), torch._C.ClassType)]
+    ts_inputs = []
+    for ts_value in model.graph.inputs():
+        if isinstance(ts_value.type(), torch._C.ClassType):
+            ctx.bind(ts_value, model.module)  # attributes freezing left are read from it
+        else:
+            ts_inputs.append(ts_value)
     flat = iter(values)
     for ts_value, arg in zip(ts_inputs, model.layout.args, strict=True):
         if arg.kind in ("tensor", "scalar"):

@@ -23,16 +23,23 @@ def _single(results: tuple[Entry, ...]) -> Entry | tuple[Entry, ...]:
     return results[0] if len(results) == 1 else results
 
 
+def _inline(ctx: TranslationContext, node: TSNode, block: torch._C.Block) -> Entry:
+    """The branch known to run, translated into the current graph."""
+    results = ctx.inline_block(block)
+    for out, inner in zip(node.outputs, block.outputs(), strict=True):
+        ctx.same_object(out, inner)
+    return _single(results)
+
+
 @handler("prim::If")
 def prim_if(ctx: TranslationContext, node: TSNode) -> Entry | tuple[Entry, ...]:
     """prim::If(bool cond) -> (...), with a then-block and an else-block"""
     then_block, else_block = node.blocks
     if _raises(then_block) != _raises(else_block):
         # An argument check: the model only computes on the branch that does not raise.
-        return _single(ctx.inline_block(else_block if _raises(then_block) else then_block))
+        return _inline(ctx, node, else_block if _raises(then_block) else then_block)
     if ctx.is_const(node.inputs[0]):
-        chosen = then_block if ctx.const(node.inputs[0]) else else_block
-        return _single(ctx.inline_block(chosen))
+        return _inline(ctx, node, then_block if ctx.const(node.inputs[0]) else else_block)
     cond = ctx.cast(ctx.tensor(node.inputs[0]), ir.DataType.BOOL)
     written = outer_writes(node.raw)
     then_graph = ctx.block_graph(then_block, "then_branch", written=written)

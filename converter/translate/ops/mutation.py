@@ -54,6 +54,7 @@ def write_back(ctx: TranslationContext, node: TSNode, result: Entry) -> Entry:
     if not isinstance(result, ir.Value):
         raise Unsupported("an in-place op that does not give a tensor")
     target: torch._C.Value = node.inputs[0]
+    ctx.same_object(node.outputs[0], target)
     self_value = ctx.tensor(target)
     if result.dtype != self_value.dtype:  # an in-place result keeps the dtype of self
         result = ctx.cast(result, ctx.dtype(self_value))
