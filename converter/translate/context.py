@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import onnx
+import onnx.checker
 import onnx.defs
 import onnx.shape_inference
 import onnx_ir as ir
@@ -356,6 +357,12 @@ class TranslationContext:
             )
         except onnx.shape_inference.InferenceError as e:
             raise Unsupported(f"ONNX {node.op_type} rejects its inputs: {e}") from e
+        except onnx.checker.ValidationError as e:  # an input type the op does not allow
+            kinds = ", ".join(str(v.dtype) for v in inputs)
+            raise Unsupported(
+                f"ONNX {node.op_type} does not take inputs of type {kinds} "
+                f"({str(e).strip().splitlines()[0]})"
+            ) from e
         for out in node.outputs:
             if out.name in inferred:
                 out.type = ir.serde.deserialize_type_proto_for_type(inferred[out.name])

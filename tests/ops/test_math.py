@@ -374,6 +374,10 @@ def test_parity(case: OpCase, tmp_path: Path) -> None:
     assert_parity(case, tmp_path)
 
 
+def _f64() -> tuple[torch.Tensor, ...]:
+    return (torch.randn(3, 4, dtype=torch.float64),)
+
+
 # ---- refusals --------------------------------------------------------------------------------
 REFUSALS = [
     ("erfinv", _fn(torch.erfinv), _f(3, 4), 18, "inverse error function"),
@@ -386,6 +390,15 @@ REFUSALS = [
         18,
         "no float64 Atan",
     ),
+    (
+        "erf_float64",
+        _fn(torch.erf),
+        _f64,
+        18,
+        "erf of a float64 tensor: ONNX Runtime's CPU provider has no float64 Erf kernel",
+    ),
+    ("gelu_float64", _fn(nn.functional.gelu), _f64, 18, "exact gelu of a float64 tensor"),
+    ("gelu_float64_opset20", _fn(nn.functional.gelu), _f64, 20, "exact gelu of a float64 tensor"),
 ]
 
 

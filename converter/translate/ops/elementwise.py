@@ -12,6 +12,7 @@ import torch
 from converter.frontend.ts_ir import TSNode
 from converter.translate import dtypes
 from converter.translate.context import Entry, TranslationContext
+from converter.translate.ops.shape_util import erf
 from converter.translate.registry import handler
 
 __all__: list[str] = []
@@ -225,6 +226,8 @@ def aten_unary_float(ctx: TranslationContext, node: TSNode) -> Entry:
         and not ctx.dtype(ctx.tensor(node.inputs[0])).is_floating_point()
     ):
         return ctx.tensor(node.inputs[0])
+    if kind == "aten::erf":
+        return erf(ctx, x, "erf")
     return ctx.op(_UNARY[kind], x)
 
 

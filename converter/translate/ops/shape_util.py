@@ -17,6 +17,7 @@ __all__ = [
     "INT64_MAX",
     "Dim",
     "dim_of_entry",
+    "erf",
     "first_input",
     "infer_minus_one",
     "is_view",
@@ -211,3 +212,14 @@ def is_view(raw: torch._C.Node) -> bool:
         return True
     returns = torch._C.parse_schema(schema).returns
     return any(r.alias_info is not None for r in returns)
+
+
+def erf(ctx: TranslationContext, x: ir.Value, what: str) -> ir.Value:
+    """ONNX Erf; refused for float64, which ONNX Runtime's CPU provider has no kernel for (and
+    float32's erf is about 1e-7 off, far from float64's precision)."""
+    if ctx.dtype(x) == ir.DataType.DOUBLE:
+        raise Unsupported(
+            f"{what} of a float64 tensor: ONNX Runtime's CPU provider has no float64 Erf "
+            "kernel, and computing it in float32 would not match PyTorch; cast to float32 first"
+        )
+    return ctx.op("Erf", x)
