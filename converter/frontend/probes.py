@@ -99,12 +99,24 @@ def _resize_problem(
     except Exception as e:
         return f"the module fails at size {new_size}: {_last_line(e)}"
     for i, (before, after) in enumerate(zip(base, outputs, strict=True)):
-        if group.size in before.shape and new_size not in after.shape:
+        if not _follows(before.shape, after.shape, group.size, new_size):
             return (
                 f"output {i} has shape {list(after.shape)} at size {new_size} "
                 f"(it was {list(before.shape)} at {group.size}): it does not follow the input"
             )
     return None
+
+
+def _follows(before: tuple[int, ...], after: tuple[int, ...], size: int, new_size: int) -> bool:
+    """False if an output whose shape held the traced size changed shape without any of those
+    dims taking the new size (a baked-in size); an output that does not depend on the dim keeps
+    its shape, and a dim that only happens to equal the traced size is left alone."""
+    places = [p for p, d in enumerate(before) if d == size]
+    if not places or before == after:
+        return True
+    if len(before) != len(after):
+        return False
+    return any(after[p] == new_size for p in places)
 
 
 def _last_line(e: Exception) -> str:
