@@ -124,6 +124,51 @@ class InList(nn.Module):
         return torch.cat(parts, 0)
 
 
+class Preallocated(nn.Module):
+    """A tensor filled slice by slice in a loop (index_put_ through a slice view)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(x.size(0), x.size(1), 3)
+        for i in range(3):
+            out[:, :, i] = x * float(i)
+        return out
+
+
+class StepsCopied(nn.Module):
+    """A recurrent loop that copies each state into a row of a preallocated output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.zeros(x.size(0), 4)
+        outs = torch.zeros(x.size(0), x.size(1), 4)
+        for t in range(x.size(1)):
+            h = torch.tanh(self.lin(x[:, t]) + h)
+            outs[:, t].copy_(h)
+        return outs
+
+
+class InputWritten(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if bool(x.mean() > 0):
+            x.relu_()
+        x += 1
+        return x * 2
+
+
+class WhileLoop(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.clone()
+        i = 0
+        while i < x.size(0):
+            y.mul_(0.5)
+            y.clamp_(min=-0.1)
+            i += 1
+        return y
+
+
 CASES = [
     OpCase("straight", Straight, _x_mask, mode="script"),
     OpCase("copy_fill_zero", CopyFillZero, _x, mode="script"),
@@ -136,6 +181,10 @@ CASES = [
     OpCase("in_loop", InLoop, _x, mode="script"),
     OpCase("nested_loop_view", NestedLoopView, _x, mode="script"),
     OpCase("in_list", InList, _x, mode="script"),
+    OpCase("preallocated", Preallocated, _x, mode="script"),
+    OpCase("steps_copied", StepsCopied, lambda: (torch.randn(2, 6, 4),), mode="script"),
+    OpCase("input_written", InputWritten, _x, mode="script"),
+    OpCase("while_loop", WhileLoop, _x, mode="script"),
 ]
 
 
