@@ -164,11 +164,13 @@ def aten_format(ctx: TranslationContext, node: TSNode) -> Entry:
 
 
 def _text(value: object) -> str:
-    """How TorchScript prints a value in a formatted string."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value == int(value):
-        return f"{value:.1f}"
+    """How TorchScript prints a value in a formatted string (floats with 17 significant
+    digits, and a trailing dot when whole: ``2.``)."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        text = f"{value:.17g}"
+        if text.lstrip("-").isdigit():
+            text += "."
+        return text
     return str(value)
 
 
