@@ -170,6 +170,28 @@ class WhileLoop(nn.Module):
         return y
 
 
+class ViewBeforeLoop(nn.Module):
+    """A view taken before a loop and written in it: the base is carried through the loop."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x * 1
+        v = y[0]
+        for _ in range(x.size(1)):
+            v.add_(1.0)
+        return y
+
+
+class AliasWrittenInBranch(nn.Module):
+    """z is y itself (add_ returns its input), so a write to y in a branch shows in z."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x * 1
+        z = y.add_(1.0)
+        if bool(x.sum() > 0):
+            y.mul_(2.0)
+        return z
+
+
 CASES = [
     OpCase("straight", Straight, _x_mask, mode="script"),
     OpCase("copy_fill_zero", CopyFillZero, _x, mode="script"),
@@ -186,6 +208,10 @@ CASES = [
     OpCase("steps_copied", StepsCopied, lambda: (torch.randn(2, 6, 4),), mode="script"),
     OpCase("input_written", InputWritten, _x, mode="script"),
     OpCase("while_loop", WhileLoop, _x, mode="script"),
+    OpCase("view_before_loop", ViewBeforeLoop, _x, mode="script"),
+    OpCase(
+        "alias_written_in_branch", AliasWrittenInBranch, lambda: (torch.rand(3, 4),), mode="script"
+    ),
 ]
 
 
