@@ -23,11 +23,13 @@ END = "<!-- coverage:end -->"
 
 
 def op_cases() -> list[tuple[str, OpCase]]:
-    """Every OpCase of tests/ops/test_*.py, with its test module name."""
+    """Every OpCase of tests/ops/test_*.py (lists named *CASES), with its test module name."""
     cases = []
     for path in sorted((ROOT / "tests" / "ops").glob("test_*.py")):
         module = importlib.import_module(f"tests.ops.{path.stem}")
-        cases += [(path.stem, c) for c in getattr(module, "CASES", ())]
+        for name, value in vars(module).items():
+            if name.endswith("CASES") and isinstance(value, list):
+                cases += [(path.stem, c) for c in value if isinstance(c, OpCase)]
     return cases
 
 

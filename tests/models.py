@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
-__all__ = ["TwoInputs", "Unsupported", "tiny_mlp"]
+__all__ = ["Fn", "TwoInputs", "Unsupported", "fn", "tiny_mlp"]
 
 
 def tiny_mlp() -> nn.Module:
@@ -27,3 +29,19 @@ class Unsupported(nn.Module):
         det = torch.linalg.det(x)
         spectrum = torch.fft.rfft(x).abs()
         return spectrum * det + torch.linalg.det(x * 2)
+
+
+class Fn(nn.Module):
+    """A function of the inputs as a module (for tracing; the inputs are named input_0, ...)."""
+
+    def __init__(self, f: Callable[..., object]) -> None:
+        super().__init__()
+        self.f = f
+
+    def forward(self, *xs: torch.Tensor) -> object:
+        return self.f(*xs)
+
+
+def fn(f: Callable[..., object]) -> Callable[[], nn.Module]:
+    """A factory of ``Fn(f)`` (what op cases take)."""
+    return lambda: Fn(f)

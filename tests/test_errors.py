@@ -157,3 +157,29 @@ def test_pickle_file_is_never_unpickled(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps({"x": 1}))
     with pytest.raises(ModelLoadError, match=r"legacy torch\.save pickle"):
         inspect(path)
+
+
+def test_node_of_a_type_onnx_does_not_take_is_a_translation_error(tmp_path: Path) -> None:
+    """A handler that builds an ONNX node on an input type the op does not allow is refused
+    with a TranslationError naming the node and the type (not an internal error)."""
+    from converter import TranslationError, default_registry
+    from converter.frontend.ts_ir import TSNode
+    from converter.translate.context import Entry, TranslationContext
+
+    def erf_of_bool(ctx: TranslationContext, node: TSNode) -> Entry:
+        """aten::relu(Tensor self) -> Tensor, built wrongly on purpose"""
+        x = ctx.tensor(node.inputs[0])
+        return ctx.op("Erf", ctx.op("Greater", x, ctx.constant(0.0)))
+
+    registry = default_registry()
+    registry.register("aten::relu", override=True)(erf_of_bool)
+    x = torch.randn(2, 4)
+    archive = save_archive(tiny_mlp(), [torch.randn(2, 4)], tmp_path / "m.pt")
+    with pytest.raises(TranslationError) as info:
+        convert(archive, tmp_path / "m.onnx", [x], registry=registry)
+    first = str(info.value).splitlines()[0]
+    assert first.startswith(f"{archive}: cannot translate aten::relu at ")
+    assert first.endswith(
+        "ONNX Erf does not take inputs of type BOOL (input typestr: T, has unsupported type: "
+        "tensor(bool))"
+    )

@@ -98,13 +98,36 @@ def _resize_problem(
         outputs = run(feeds)
     except Exception as e:
         return f"the module fails at size {new_size}: {_last_line(e)}"
+    # sizes of the dims that keep their size: an output dim may come from one of those
+    kept = {
+        a.shape[d]
+        for i, a in enumerate(examples)
+        for d in range(a.ndim)
+        if d not in dims.get(i, [])
+    }
     for i, (before, after) in enumerate(zip(base, outputs, strict=True)):
-        if group.size in before.shape and new_size not in after.shape:
+        if not _follows(before.shape, after.shape, group.size, new_size, kept):
             return (
                 f"output {i} has shape {list(after.shape)} at size {new_size} "
                 f"(it was {list(before.shape)} at {group.size}): it does not follow the input"
             )
     return None
+
+
+def _follows(
+    before: tuple[int, ...], after: tuple[int, ...], size: int, new_size: int, kept: set[int]
+) -> bool:
+    """False if an output whose shape held the traced size kept that size where the resized
+    dim should show (a baked-in size). A dim that keeps a size some unresized input dim also
+    has may come from that dim, and is left alone."""
+    places = [p for p, d in enumerate(before) if d == size]
+    if not places:
+        return True
+    if len(before) != len(after):
+        return False
+    if any(after[p] == new_size for p in places):
+        return True
+    return size in kept and all(after[p] == size for p in places)
 
 
 def _last_line(e: Exception) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import onnx
+import onnx.checker
 import onnx.defs
 import onnx.shape_inference
 import onnx_ir as ir
@@ -38,6 +39,7 @@ class TranslationContext:
         self.initializers: dict[str, ir.Value] = {}
         self.node: TSNode | None = None
         self._entries: dict[int, Entry] = {}
+        self._same: dict[int, torch._C.Value] = {}
         self._const_cache: dict[tuple[object, ...], ir.Value] = {}
         self._ids = itertools.count()
         # Set by the translator: translates one node with the registry (used for sub-blocks).
@@ -49,6 +51,14 @@ class TranslationContext:
     def bind(self, ts_value: torch._C.Value, entry: Entry) -> None:
         """Record what a TorchScript value translated to."""
         self._entries[ts_value.unique()] = entry
+
+    def same_object(self, ts_value: torch._C.Value, of: torch._C.Value) -> None:
+        """Record that ``ts_value`` is the very object ``of`` is (for ``is`` checks)."""
+        self._same[ts_value.unique()] = self.origin(of)
+
+    def origin(self, ts_value: torch._C.Value) -> torch._C.Value:
+        """The value ``ts_value`` was recorded to be the same object as (or itself)."""
+        return self._same.get(ts_value.unique(), ts_value)
 
     def entry(self, ts_value: torch._C.Value) -> Entry:
         """What a TorchScript value translated to (constants are read on first use)."""
@@ -88,18 +98,30 @@ class TranslationContext:
         name: str,
         inputs: Sequence[ir.Value] = (),
         block_inputs: Sequence[ir.Value] = (),
+        written: Sequence[torch._C.Value] = (),
+        written_inputs: Sequence[ir.Value] = (),
     ) -> ir.Graph:
-        """An ONNX subgraph for a block; ``block_inputs`` stand for the block's own inputs."""
+        """An ONNX subgraph for a block; ``block_inputs`` stand for the block's own inputs.
+
+        ``written`` are tensors defined outside the block that it writes in place: the subgraph
+        gives their final values as extra outputs (starting from ``written_inputs`` when given,
+        as in a loop body), and their bindings outside the block are kept.
+        """
+        outer = [self.entry(v) for v in written]
         saved = self.nodes, self._const_cache
         self.nodes, self._const_cache = [], {}
         try:
             for ts_value, value in zip(block.inputs(), block_inputs, strict=True):
                 self.bind(ts_value, value)
-            entries = self.inline_block(block)
+            for ts_value, value in zip(written, written_inputs, strict=False):
+                self.bind(ts_value, value)
+            entries = self.inline_block(block) + tuple(self.entry(v) for v in written)
             outputs = [self.op("Identity", self.as_tensor(e)) for e in entries]
             return ir.Graph(inputs, outputs, nodes=self.nodes, name=name)
         finally:
             self.nodes, self._const_cache = saved
+            for ts_value, entry in zip(written, outer, strict=True):
+                self.bind(ts_value, entry)
 
     # ---- constants -------------------------------------------------------------------------
     def is_const(self, ts_value: torch._C.Value) -> bool:
@@ -335,10 +357,21 @@ class TranslationContext:
             )
         except onnx.shape_inference.InferenceError as e:
             raise Unsupported(f"ONNX {node.op_type} rejects its inputs: {e}") from e
+        except onnx.checker.ValidationError as e:  # an input type the op does not allow
+            kinds = ", ".join(str(v.dtype) for v in inputs)
+            raise Unsupported(
+                f"ONNX {node.op_type} does not take inputs of type {kinds} "
+                f"({str(e).strip().splitlines()[0]})"
+            ) from e
         for out in node.outputs:
             if out.name in inferred:
                 out.type = ir.serde.deserialize_type_proto_for_type(inferred[out.name])
                 out.shape = ir.serde.deserialize_type_proto_for_shape(inferred[out.name])
+
+    def fresh_name(self, base: str) -> str:
+        """A value name no other value of this translation has (subgraph inputs must not
+        shadow the names of enclosing graphs)."""
+        return f"{base}_{next(self._ids)}"
 
     def _unique_name(self, base: str) -> str:
         name, n = base, 1

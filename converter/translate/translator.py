@@ -16,6 +16,7 @@ from converter.frontend.load import TorchScriptModel
 from converter.frontend.ts_ir import TSNode, walk
 from converter.translate import quant
 from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.ops.mutation import is_in_place, write_back
 from converter.translate.registry import OpRegistry
 
 __all__ = [
@@ -153,7 +154,12 @@ def translate(
 
 def _bind_inputs(ctx: TranslationContext, model: TorchScriptModel, values: list[ir.Value]) -> None:
     """Bind each forward argument: a tensor, a 0-d number, a container of inputs, a default."""
-    ts_inputs = [v for v in model.graph.inputs() if not isinstance(v.type(), torch._C.ClassType)]
+    ts_inputs = []
+    for ts_value in model.graph.inputs():
+        if isinstance(ts_value.type(), torch._C.ClassType):
+            ctx.bind(ts_value, model.module)  # attributes freezing left are read from it
+        else:
+            ts_inputs.append(ts_value)
     flat = iter(values)
     for ts_value, arg in zip(ts_inputs, model.layout.args, strict=True):
         if arg.kind in ("tensor", "scalar"):
@@ -178,6 +184,8 @@ def translate_node(ctx: TranslationContext, node: TSNode, registry: OpRegistry, 
     try:
         with ctx.at(node):
             result = quant.guard(ctx, node, lambda: spec.fn(ctx, node))
+            if is_in_place(node.raw):
+                result = write_back(ctx, node, result)
     except TranslationError:
         raise
     except Unsupported as e:

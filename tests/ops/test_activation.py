@@ -102,15 +102,6 @@ class _FunctionalMisc(nn.Module):
         return F.mish(x) + F.logsigmoid(x) + F.softsign(x) + F.tanhshrink(x)
 
 
-class _Fn(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fn(x)  # type: ignore[operator]
-
-
 _SOFTPLUS = frozenset({"Mul", "Softplus", "Div", "Greater", "Where"})
 
 CASES = [

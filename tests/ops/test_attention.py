@@ -20,12 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import converter.api
 from converter import ConvertOptions, TranslationError, convert
-from converter.frontend.ts_ir import TSNode
-from converter.translate.context import Entry, TranslationContext, Unsupported
-from converter.translate.ops import default_registry
-from converter.translate.registry import OpRegistry
 from tests.harness import OpCase, assert_parity, onnx_op_types, save_archive
 
 E, HEADS, FFN = 16, 4, 32  # d_model, heads, feed-forward width of the nn layers
@@ -630,118 +625,29 @@ DYNAMIC_CAUSAL_CASES = [
 ]  # fmt: skip
 
 
-def _registered(name: str) -> bool:
-    return default_registry().lookup(name, "", 18) is not None
-
-
 @pytest.mark.parametrize("case", DYNAMIC_CAUSAL_CASES, ids=[c.id for c in DYNAMIC_CAUSAL_CASES])
 def test_generated_causal_mask_parity(case: OpCase, tmp_path: Path) -> None:
-    missing = [op for op in ("aten::full", "aten::triu") if not _registered(op)]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (not attention ops) in the registry")
     assert_parity(case, tmp_path)
 
 
 # ---- scripted nn.MultiheadAttention / nn.TransformerEncoderLayer -----------------------------
-# Their scripted forward picks the fused fast path at run time: it asks is_grad_enabled(),
-# requires_grad, the device type, is_nested, formats "why not" messages, and reads
-# in_proj_weight through prim::GetAttr (freezing leaves those attributes in the graph). None
-# of these is an attention op and none has a built-in handler yet (they belong to the prim and
-# structure families), so the stand-ins below give their eval-mode, no-grad, CPU answers; each
-# is used only while the registry lacks that op. The built-in aten::__is__ refuses `x is x`
-# (two tensors), which the slow path asks about key and value: a wrapper answers it first.
-def _false(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::is_grad_enabled, aten::is_autocast_enabled, prim::requires_grad, prim::is_nested"""
-    return False
+# Their scripted forward picks the fused fast path at run time (is_grad_enabled, requires_grad,
+# the device type, is_nested, "why not" messages, `key is value`); the ONNX graph is the
+# eval-mode, no-grad computation.
+class _Cross(nn.Module):
+    """Cross-attention: queries from x, keys and values from memory (another length)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(E, HEADS, batch_first=True)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        y: torch.Tensor = self.attn(x, memory, memory)[0]
+        return y
 
 
-def _len_str(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::len.str(str s) -> int"""
-    return len(ctx.const(node.inputs[0]))  # type: ignore[arg-type]
-
-
-def _all_any(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::all.bool(bool[] self) -> bool; aten::any.bool likewise (constant lists)"""
-    values = ctx.const(node.inputs[0])
-    return all(values) if node.kind == "aten::all" else any(values)  # type: ignore[call-overload]
-
-
-def _format(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::format(str self, ...) -> str (only its emptiness matters here)"""
-    template = str(ctx.const(node.inputs[0]))
-    try:
-        return template.format(*[ctx.const(v) for v in node.inputs[1:]])
-    except (Unsupported, IndexError, KeyError, ValueError):
-        return template
-
-
-def _device_type(ctx: TranslationContext, node: TSNode) -> Entry:
-    """prim::type(Device self) -> str"""
-    return "cpu"
-
-
-def _is_floating_point(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::is_floating_point(Tensor self) -> bool"""
-    return ctx.dtype(ctx.tensor(node.inputs[0])).is_floating_point()
-
-
-_STAND_INS = {
-    "aten::is_grad_enabled": _false,
-    "aten::is_autocast_enabled": _false,
-    "prim::requires_grad": _false,
-    "prim::is_nested": _false,
-    "aten::len.str": _len_str,
-    "aten::all.bool": _all_any,
-    "aten::any.bool": _all_any,
-    "aten::format": _format,
-    "prim::type": _device_type,
-    "aten::is_floating_point": _is_floating_point,
-}
-
-
-def _get_attr(root: torch.jit.ScriptModule) -> Callable[[TranslationContext, TSNode], Entry]:
-    def get_attr(ctx: TranslationContext, node: TSNode) -> Entry:
-        """prim::GetAttr[name](Module self) -> Any, read from the loaded module"""
-        owner = node.inputs[0]
-        is_self = owner.node().kind() == "prim::Param"
-        obj = root if is_self else ctx.entry(owner)
-        value = getattr(obj, node.raw.s("name"))
-        return value.detach() if isinstance(value, torch.Tensor) else value
-
-    return get_attr
-
-
-def _identity_of(previous: Callable[..., Entry]) -> Callable[[TranslationContext, TSNode], Entry]:
-    def is_(ctx: TranslationContext, node: TSNode) -> Entry:
-        """aten::__is__ / __isnot__: `x is x` (one value, or one translated value) is known"""
-        a, b = (ctx.entry(v) for v in node.inputs[:2])
-        if node.inputs[0].unique() == node.inputs[1].unique() or (a is b and a is not None):
-            return node.kind == "aten::__is__"
-        return previous(ctx, node)
-
-    return is_
-
-
-def _with_stand_ins(registry: OpRegistry, root: torch.jit.ScriptModule) -> OpRegistry:
-    for name, fn in {**_STAND_INS, "prim::GetAttr": _get_attr(root)}.items():
-        kind, _, overload = name.partition(".")
-        if registry.lookup(kind, overload, 17) is None:
-            registry.register(name)(fn)
-    for name in ("aten::__is__", "aten::__isnot__"):
-        spec = registry.lookup(name, "", 17)
-        assert spec is not None
-        registry.register(name, since_opset=spec.since_opset, override=True)(_identity_of(spec.fn))
-    return registry
-
-
-@pytest.fixture
-def _stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
-    translate = converter.api.translate
-
-    def with_stand_ins(ts: Any, inputs: Any, registry: Any, opset: int, sizes: Any) -> Any:
-        return translate(ts, inputs, _with_stand_ins(registry, ts.module), opset, sizes)
-
-    monkeypatch.setattr(converter.api, "translate", with_stand_ins)
+def _x_memory() -> tuple[torch.Tensor, ...]:
+    return torch.randn(2, 5, E), torch.randn(2, 7, E)
 
 
 SCRIPTED_NN_CASES = [
@@ -754,10 +660,11 @@ SCRIPTED_NN_CASES = [
            lambda: _EncoderPadInput(norm_first=True, activation="gelu"), _x_pad, mode="script"),
     OpCase("encoder_seq_first_scripted", lambda: _Encoder(batch_first=False, norm_first=True),
            _x_seq_first, mode="script", **_SEQ_FIRST),
+    OpCase("mha_cross_scripted", _Cross, _x_memory, mode="script", **_STATIC),
+    OpCase("mha_cross_traced", _Cross, _x_memory, **_STATIC),
 ]  # fmt: skip
 
 
-@pytest.mark.usefixtures("_stand_ins")
 @pytest.mark.parametrize("case", SCRIPTED_NN_CASES, ids=[c.id for c in SCRIPTED_NN_CASES])
 def test_scripted_nn_module_parity(case: OpCase, tmp_path: Path) -> None:
     assert_parity(case, tmp_path)

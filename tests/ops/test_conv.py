@@ -28,15 +28,6 @@ def _tokens() -> tuple[torch.Tensor, ...]:
     return (torch.randint(0, 10, (2, 5)),)
 
 
-class _Fn(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fn(x)  # type: ignore[operator]
-
-
 class _Wrap(nn.Module):
     """Calls a submodule with one argument (scripted ConvTranspose takes an optional second)."""
 

@@ -16,19 +16,7 @@ from torch import nn
 from converter import ConvertOptions, convert
 from converter.errors import TranslationError
 from tests.harness import OpCase, assert_parity, save_archive
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn: Callable[..., object]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs: torch.Tensor) -> object:
-        return self.fn(*xs)
-
-
-def _fn(f: Callable[..., object]) -> Callable[[], nn.Module]:
-    return lambda: _Fn(f)
+from tests.models import fn
 
 
 def _f(*shape: int) -> Callable[[], tuple[torch.Tensor, ...]]:
@@ -139,21 +127,21 @@ CASES = [
     # fills with dynamic sizes
     OpCase(
         "zeros_dynamic",
-        _fn(lambda x: torch.zeros(x.size(0), 3) + x[:, :1]),
+        fn(lambda x: torch.zeros(x.size(0), 3) + x[:, :1]),
         _f(4, 5),
         expect_ops=frozenset(
             {"Shape", "Gather", "Reshape", "Concat", "ConstantOfShape", "Add", "Slice"}
         ),
     ),
-    OpCase("ones_int_dtype", _fn(lambda x: torch.ones(x.shape, dtype=torch.int32)), _f(4, 5)),
-    OpCase("ones_bool", _fn(lambda x: torch.ones(x.size(0), 2, dtype=torch.bool)), _f(4, 5)),
-    OpCase("full_float", _fn(lambda x: torch.full((x.size(0), 2), 2.5)), _f(4, 5)),
-    OpCase("full_int", _fn(lambda x: torch.full((x.size(0), 2), 7)), _f(4, 5)),
-    OpCase("full_runtime_scalar", _fn(lambda x: torch.full((x.size(0), 3), x.sum())), _f(4, 5)),
-    OpCase("full_runtime_int_scalar", _fn(lambda x: torch.full((2, 3), x.size(0))), _f(4, 5)),
+    OpCase("ones_int_dtype", fn(lambda x: torch.ones(x.shape, dtype=torch.int32)), _f(4, 5)),
+    OpCase("ones_bool", fn(lambda x: torch.ones(x.size(0), 2, dtype=torch.bool)), _f(4, 5)),
+    OpCase("full_float", fn(lambda x: torch.full((x.size(0), 2), 2.5)), _f(4, 5)),
+    OpCase("full_int", fn(lambda x: torch.full((x.size(0), 2), 7)), _f(4, 5)),
+    OpCase("full_runtime_scalar", fn(lambda x: torch.full((x.size(0), 3), x.sum())), _f(4, 5)),
+    OpCase("full_runtime_int_scalar", fn(lambda x: torch.full((2, 3), x.size(0))), _f(4, 5)),
     OpCase(
         "new_zeros_ones_full",
-        _fn(
+        fn(
             lambda x: (
                 x.new_zeros(x.shape),
                 x.new_ones((2, x.size(1))),
@@ -162,166 +150,166 @@ CASES = [
         ),
         _f(4, 5),
     ),
-    OpCase("new_zeros_int_like", _fn(lambda x: x.new_zeros((x.size(0), 2))), _ints(4, 5)),
+    OpCase("new_zeros_int_like", fn(lambda x: x.new_zeros((x.size(0), 2))), _ints(4, 5)),
     OpCase("fills_scripted", FillsScripted, _f(4, 5), mode="script"),
     OpCase("empty_filled", EmptyFilled, _f(4, 5)),
     OpCase("empty_filled_scripted", EmptyFilled, _f(4, 5), mode="script"),
-    OpCase("empty_no_elements", _fn(lambda x: torch.cat([torch.empty(0, 5), x])), _f(4, 5)),
+    OpCase("empty_no_elements", fn(lambda x: torch.cat([torch.empty(0, 5), x])), _f(4, 5)),
     # ranges
     OpCase(
-        "arange_dynamic_end", _fn(lambda x: torch.arange(x.size(0)) + x[:, 0].long()), _ints(6, 3)
+        "arange_dynamic_end", fn(lambda x: torch.arange(x.size(0)) + x[:, 0].long()), _ints(6, 3)
     ),
-    OpCase("arange_start_step", _fn(lambda x: torch.arange(2, x.size(0) * 3, 3)), _f(6, 3)),
-    OpCase("arange_float_step", _fn(lambda x: torch.arange(0.5, x.size(0), 0.25)), _f(6, 3)),
-    OpCase("arange_negative_step", _fn(lambda x: torch.arange(x.size(0), -3, -2)), _f(6, 3)),
+    OpCase("arange_start_step", fn(lambda x: torch.arange(2, x.size(0) * 3, 3)), _f(6, 3)),
+    OpCase("arange_float_step", fn(lambda x: torch.arange(0.5, x.size(0), 0.25)), _f(6, 3)),
+    OpCase("arange_negative_step", fn(lambda x: torch.arange(x.size(0), -3, -2)), _f(6, 3)),
     OpCase(
         "arange_float_dtype",
-        _fn(lambda x: torch.arange(x.size(0), dtype=torch.float32) / x.size(0)),
+        fn(lambda x: torch.arange(x.size(0), dtype=torch.float32) / x.size(0)),
         _f(6, 3),
     ),
-    OpCase("arange_int_dtype", _fn(lambda x: torch.arange(x.size(0), dtype=torch.int32)), _f(6, 3)),
+    OpCase("arange_int_dtype", fn(lambda x: torch.arange(x.size(0), dtype=torch.int32)), _f(6, 3)),
     OpCase(
         "arange_int_dtype_fractional",
-        _fn(lambda x: torch.arange(-0.5, x.size(0) + 0.7, 1.5, dtype=torch.int64)),
+        fn(lambda x: torch.arange(-0.5, x.size(0) + 0.7, 1.5, dtype=torch.int64)),
         _f(6, 3),
     ),
     OpCase("ranges_scripted", RangesScripted, _f(6, 3), mode="script"),
-    OpCase("linspace_dynamic", _fn(lambda x: torch.linspace(0, 1, x.size(0))), _f(7, 3)),
+    OpCase("linspace_dynamic", fn(lambda x: torch.linspace(0, 1, x.size(0))), _f(7, 3)),
     OpCase(
         "linspace_odd_even",
-        _fn(lambda x: torch.linspace(-3, 5, x.size(1))),
+        fn(lambda x: torch.linspace(-3, 5, x.size(1))),
         _f(3, 8),
         dynamic_dims={0: (1,)},
     ),
     OpCase(
-        "linspace_int", _fn(lambda x: torch.linspace(0, 10, x.size(0), dtype=torch.int64)), _f(7, 3)
+        "linspace_int", fn(lambda x: torch.linspace(0, 10, x.size(0), dtype=torch.int64)), _f(7, 3)
     ),
-    OpCase("eye_dynamic", _fn(lambda x: torch.eye(x.size(0)) @ x), _f(4, 4)),
-    OpCase("eye_rect_bool", _fn(lambda x: torch.eye(x.size(0), 3, dtype=torch.bool)), _f(4, 4)),
+    OpCase("eye_dynamic", fn(lambda x: torch.eye(x.size(0)) @ x), _f(4, 4)),
+    OpCase("eye_rect_bool", fn(lambda x: torch.eye(x.size(0), 3, dtype=torch.bool)), _f(4, 4)),
     # literals
     OpCase("literals_scripted", LiteralsScripted, _f(4, 5), mode="script"),
     # grids, repeats, tiles
     OpCase(
         "meshgrid_ij",
-        _fn(lambda x, y: torch.meshgrid(x, y, indexing="ij")),
+        fn(lambda x, y: torch.meshgrid(x, y, indexing="ij")),
         lambda: (torch.randn(3), torch.randn(4)),
     ),
     OpCase(
         "meshgrid_xy_three",
-        _fn(lambda x, y, z: torch.meshgrid(x, y, z, indexing="xy")),
+        fn(lambda x, y, z: torch.meshgrid(x, y, z, indexing="xy")),
         lambda: (torch.randn(3), torch.randn(4), torch.randn(2)),
     ),
     OpCase(
         "meshgrid_dynamic",
-        _fn(lambda x: torch.meshgrid(torch.arange(x.size(0)).float(), x[0], indexing="ij")),
+        fn(lambda x: torch.meshgrid(torch.arange(x.size(0)).float(), x[0], indexing="ij")),
         _f(3, 5),
     ),
     OpCase(
         "meshgrid_scripted", MeshScripted, lambda: (torch.randn(3), torch.randn(4)), mode="script"
     ),
-    OpCase("repeat_interleave_dim", _fn(lambda x: x.repeat_interleave(3, dim=1)), _f(2, 3, 4)),
-    OpCase("repeat_interleave_batch", _fn(lambda x: x.repeat_interleave(2, dim=0)), _f(2, 3, 4)),
-    OpCase("repeat_interleave_flat", _fn(lambda x: x.repeat_interleave(2)), _f(2, 3)),
+    OpCase("repeat_interleave_dim", fn(lambda x: x.repeat_interleave(3, dim=1)), _f(2, 3, 4)),
+    OpCase("repeat_interleave_batch", fn(lambda x: x.repeat_interleave(2, dim=0)), _f(2, 3, 4)),
+    OpCase("repeat_interleave_flat", fn(lambda x: x.repeat_interleave(2)), _f(2, 3)),
     OpCase(
         "repeat_interleave_tensor_const",
-        _fn(lambda x: x.repeat_interleave(torch.tensor([1, 0, 3]), dim=1)),
+        fn(lambda x: x.repeat_interleave(torch.tensor([1, 0, 3]), dim=1)),
         _f(2, 3, 4),
     ),
     OpCase(
         "repeat_interleave_tensor_runtime",
-        _fn(lambda x, r: torch.repeat_interleave(x, r, dim=1)),
+        fn(lambda x, r: torch.repeat_interleave(x, r, dim=1)),
         lambda: (torch.randn(2, 3, 4), torch.tensor([2, 0, 1])),
     ),
     OpCase(
         "repeat_interleave_indices",
-        _fn(lambda r: torch.repeat_interleave(r)),
+        fn(lambda r: torch.repeat_interleave(r)),
         lambda: (torch.tensor([1, 3, 0, 2]),),
     ),
     OpCase(
         "repeat_interleave_dynamic_count",
-        _fn(lambda x: x.repeat_interleave(x.size(0), dim=1)),
+        fn(lambda x: x.repeat_interleave(x.size(0), dim=1)),
         _f(2, 3),
     ),
     OpCase("repeat_scripted", RepeatScripted, _f(2, 3), mode="script"),
-    OpCase("tile_short", _fn(lambda x: x.tile((2,))), _f(2, 3, 4), expect_ops=frozenset({"Tile"})),
-    OpCase("tile_long", _fn(lambda x: x.tile((2, 1, 1, 3))), _f(2, 3, 4)),
-    OpCase("tile_dynamic", _fn(lambda x: x[0].tile((x.size(0), 1))), _f(2, 3)),
-    OpCase("tile_bool", _fn(lambda x: (x > 0).tile((2, 2))), _f(2, 3)),
+    OpCase("tile_short", fn(lambda x: x.tile((2,))), _f(2, 3, 4), expect_ops=frozenset({"Tile"})),
+    OpCase("tile_long", fn(lambda x: x.tile((2, 1, 1, 3))), _f(2, 3, 4)),
+    OpCase("tile_dynamic", fn(lambda x: x[0].tile((x.size(0), 1))), _f(2, 3)),
+    OpCase("tile_bool", fn(lambda x: (x > 0).tile((2, 2))), _f(2, 3)),
     # pixel shuffles
     OpCase(
         "pixel_shuffle",
-        _fn(lambda x: F.pixel_shuffle(x, 2)),
+        fn(lambda x: F.pixel_shuffle(x, 2)),
         _img(),
         expect_ops=frozenset({"DepthToSpace"}),
     ),
-    OpCase("pixel_shuffle_3", _fn(lambda x: F.pixel_shuffle(x, 3)), _img(2, 18, 3, 2)),
+    OpCase("pixel_shuffle_3", fn(lambda x: F.pixel_shuffle(x, 3)), _img(2, 18, 3, 2)),
     OpCase(
         "pixel_shuffle_3d_input",
-        _fn(lambda x: F.pixel_shuffle(x, 2)),
+        fn(lambda x: F.pixel_shuffle(x, 2)),
         _f(8, 3, 5),
         dynamic_batch=False,
     ),
-    OpCase("pixel_shuffle_5d_input", _fn(lambda x: F.pixel_shuffle(x, 2)), _f(2, 3, 8, 2, 3)),
+    OpCase("pixel_shuffle_5d_input", fn(lambda x: F.pixel_shuffle(x, 2)), _f(2, 3, 8, 2, 3)),
     OpCase(
         "pixel_shuffle_int",
-        _fn(lambda x: F.pixel_shuffle(x, 2)),
+        fn(lambda x: F.pixel_shuffle(x, 2)),
         lambda: (torch.randint(0, 100, (2, 8, 3, 3)),),
     ),
     OpCase(
         "pixel_shuffle_dynamic_hw",
-        _fn(lambda x: F.pixel_shuffle(x, 2)),
+        fn(lambda x: F.pixel_shuffle(x, 2)),
         _img(),
         dynamic_dims={0: (2, 3)},
     ),
-    OpCase("pixel_unshuffle", _fn(lambda x: F.pixel_unshuffle(x, 2)), _img()),
+    OpCase("pixel_unshuffle", fn(lambda x: F.pixel_unshuffle(x, 2)), _img()),
     OpCase(
         "pixel_unshuffle_3d_input",
-        _fn(lambda x: F.pixel_unshuffle(x, 2)),
+        fn(lambda x: F.pixel_unshuffle(x, 2)),
         _f(3, 4, 6),
         dynamic_batch=False,
     ),
     OpCase(
         "pixel_unshuffle_dynamic_hw",
-        _fn(lambda x: F.pixel_unshuffle(x, 2)),
+        fn(lambda x: F.pixel_unshuffle(x, 2)),
         _img(),
         dynamic_dims={0: (2, 3)},
     ),
     OpCase(
         "pixel_roundtrip",
-        _fn(lambda x: F.pixel_shuffle(F.pixel_unshuffle(x, 2), 2)),
+        fn(lambda x: F.pixel_shuffle(F.pixel_unshuffle(x, 2), 2)),
         _img(2, 3, 4, 6),
     ),
     OpCase("pixel_scripted", PixelScripted, _img(), mode="script"),
     # sliding windows
-    OpCase("unfold_last", _fn(lambda x: x.unfold(-1, 3, 2)), _f(2, 3, 7)),
-    OpCase("unfold_middle", _fn(lambda x: x.unfold(1, 2, 1)), _f(2, 5, 4)),
-    OpCase("unfold_batch_dim", _fn(lambda x: x.unfold(0, 2, 2)), _f(4, 3)),
+    OpCase("unfold_last", fn(lambda x: x.unfold(-1, 3, 2)), _f(2, 3, 7)),
+    OpCase("unfold_middle", fn(lambda x: x.unfold(1, 2, 1)), _f(2, 5, 4)),
+    OpCase("unfold_batch_dim", fn(lambda x: x.unfold(0, 2, 2)), _f(4, 3)),
     OpCase(
         "unfold_dynamic_length",
-        _fn(lambda x: x.unfold(1, 3, 2)),
+        fn(lambda x: x.unfold(1, 3, 2)),
         _f(2, 9, 4),
         dynamic_dims={0: (1,)},
     ),
-    OpCase("im2col", _fn(lambda x: F.unfold(x, 3)), _img(2, 3, 5, 6)),
+    OpCase("im2col", fn(lambda x: F.unfold(x, 3)), _img(2, 3, 5, 6)),
     OpCase(
         "im2col_padded_strided",
-        _fn(lambda x: F.unfold(x, (2, 3), padding=1, stride=(2, 1), dilation=(1, 2))),
+        fn(lambda x: F.unfold(x, (2, 3), padding=1, stride=(2, 1), dilation=(1, 2))),
         _img(2, 3, 5, 6),
     ),
     OpCase(
         "im2col_dynamic_hw",
-        _fn(lambda x: F.unfold(x, 2, stride=2)),
+        fn(lambda x: F.unfold(x, 2, stride=2)),
         _img(2, 3, 4, 6),
         dynamic_dims={0: (2, 3)},
     ),
-    OpCase("im2col_unbatched", _fn(lambda x: F.unfold(x, 2)), _f(3, 4, 5), dynamic_batch=False),
+    OpCase("im2col_unbatched", fn(lambda x: F.unfold(x, 2)), _f(3, 4, 5), dynamic_batch=False),
     OpCase("unfold_scripted", UnfoldScripted, _img(2, 3, 5, 6), mode="script"),
     OpCase("local_response_norm_scripted", LocalResponseNorm, _img(2, 6, 4, 4), mode="script"),
     OpCase("local_response_norm_traced", LocalResponseNorm, _img(2, 6, 4, 4)),
     # bfloat16 results (computed through float32, exactly)
     OpCase(
         "bfloat16_creation",
-        _fn(
+        fn(
             lambda x: (
                 torch.zeros(x.size(0), 2, dtype=torch.bfloat16).float(),
                 torch.arange(x.size(0), dtype=torch.bfloat16).float(),
@@ -339,7 +327,7 @@ CASES = [
     # float16 data through creation ops
     OpCase(
         "half_creation",
-        _fn(
+        fn(
             lambda x: (
                 torch.zeros_like(x) + x.new_full((x.size(0), 4, 1, 1), 0.5),
                 F.pixel_shuffle(x, 2),
@@ -360,7 +348,7 @@ def test_sizes_stay_dynamic(tmp_path: Path) -> None:
     """zeros/arange sized by x.size(0) follow the batch dim at run time."""
     case = OpCase(
         "dyn",
-        _fn(lambda x: (torch.zeros(x.size(0), 2), torch.arange(x.size(0)), torch.eye(x.size(0)))),
+        fn(lambda x: (torch.zeros(x.size(0), 2), torch.arange(x.size(0)), torch.eye(x.size(0)))),
         _f(4, 3),
     )
     assert_parity(case, tmp_path)
@@ -385,7 +373,7 @@ class EmptyRead(nn.Module):
 
 REFUSALS = [
     ("empty_read", EmptyRead, _f(4, 5), "uninitialized"),
-    ("empty_returned", _fn(lambda x: torch.empty_like(x)), _f(4, 5), "uninitialized"),
+    ("empty_returned", fn(lambda x: torch.empty_like(x)), _f(4, 5), "uninitialized"),
 ]
 
 

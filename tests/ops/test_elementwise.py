@@ -10,15 +10,7 @@ import torch
 from torch import nn
 
 from tests.harness import OpCase, assert_parity
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn: Callable[..., torch.Tensor]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return self.fn(*xs)
+from tests.models import fn
 
 
 class _Scripted(nn.Module):
@@ -28,10 +20,6 @@ class _Scripted(nn.Module):
         n = x.size(1)
         y = (x * n + 0.5) / 2 - k
         return y // 3 + (k % 4) * 2**2
-
-
-def _fn(f: Callable[..., torch.Tensor]) -> Callable[[], nn.Module]:
-    return lambda: _Fn(f)
 
 
 class _ScriptedAdd(nn.Module):
@@ -57,66 +45,64 @@ def _ints() -> tuple[torch.Tensor, ...]:
 
 
 CASES = [
-    OpCase("add_tensor", _fn(lambda x, y: x + y), _two(torch.float32, torch.float32)),
+    OpCase("add_tensor", fn(lambda x, y: x + y), _two(torch.float32, torch.float32)),
     OpCase(
         "add_alpha",
-        _fn(lambda x, y: torch.add(x, y, alpha=2.5)),
+        fn(lambda x, y: torch.add(x, y, alpha=2.5)),
         _two(torch.float32, torch.float32),
     ),
-    OpCase("sub_scalar", _fn(lambda x: x - 3), _f(2, 3)),
-    OpCase("rsub", _fn(lambda x: 1 - x), _f(2, 3), expect_ops=frozenset({"Sub"})),
-    OpCase("mul_scalar", _fn(lambda x: x * 1.5), _f(2, 3), expect_ops=frozenset({"Mul"})),
-    OpCase("div_true", _fn(lambda x, y: x / y), _two(torch.float32, torch.float32)),
-    OpCase("div_int_int_is_float", _fn(lambda x, y: x / y), _ints),
+    OpCase("sub_scalar", fn(lambda x: x - 3), _f(2, 3)),
+    OpCase("rsub", fn(lambda x: 1 - x), _f(2, 3), expect_ops=frozenset({"Sub"})),
+    OpCase("mul_scalar", fn(lambda x: x * 1.5), _f(2, 3), expect_ops=frozenset({"Mul"})),
+    OpCase("div_true", fn(lambda x, y: x / y), _two(torch.float32, torch.float32)),
+    OpCase("div_int_int_is_float", fn(lambda x, y: x / y), _ints),
     OpCase(
         "div_floor_float",
-        _fn(lambda x, y: torch.div(x, y, rounding_mode="floor")),
+        fn(lambda x, y: torch.div(x, y, rounding_mode="floor")),
         _two(torch.float32, torch.float32),
     ),
-    OpCase("div_floor_int", _fn(lambda x, y: torch.div(x, y, rounding_mode="floor")), _ints),
+    OpCase("div_floor_int", fn(lambda x, y: torch.div(x, y, rounding_mode="floor")), _ints),
     OpCase(
         "div_trunc_float",
-        _fn(lambda x, y: torch.div(x, y, rounding_mode="trunc")),
+        fn(lambda x, y: torch.div(x, y, rounding_mode="trunc")),
         _two(torch.float32, torch.float32),
     ),
-    OpCase("div_trunc_int", _fn(lambda x, y: torch.div(x, y, rounding_mode="trunc")), _ints),
-    OpCase("floor_divide_int", _fn(lambda x, y: x // y), _ints),
+    OpCase("div_trunc_int", fn(lambda x, y: torch.div(x, y, rounding_mode="trunc")), _ints),
+    OpCase("floor_divide_int", fn(lambda x, y: x // y), _ints),
     OpCase(
         "remainder_float",
-        _fn(lambda x, y: torch.remainder(x, y)),
+        fn(lambda x, y: torch.remainder(x, y)),
         _two(torch.float32, torch.float32),
     ),
-    OpCase("remainder_int", _fn(lambda x, y: x % y), _ints),
-    OpCase("fmod_float", _fn(lambda x, y: torch.fmod(x, y)), _two(torch.float32, torch.float32)),
-    OpCase("fmod_int", _fn(lambda x, y: torch.fmod(x, y)), _ints),
-    OpCase("neg", _fn(lambda x: -x), _f(2, 3), expect_ops=frozenset({"Neg"})),
-    OpCase("pow_square", _fn(lambda x: x**2), _f(2, 3), expect_ops=frozenset({"Mul"})),
-    OpCase("pow_float", _fn(lambda x: x.abs() ** 1.7), _f(2, 3)),
-    OpCase("pow_tensor", _fn(lambda x, y: x.abs() ** (y / 10)), _two(torch.float32, torch.float32)),
+    OpCase("remainder_int", fn(lambda x, y: x % y), _ints),
+    OpCase("fmod_float", fn(lambda x, y: torch.fmod(x, y)), _two(torch.float32, torch.float32)),
+    OpCase("fmod_int", fn(lambda x, y: torch.fmod(x, y)), _ints),
+    OpCase("neg", fn(lambda x: -x), _f(2, 3), expect_ops=frozenset({"Neg"})),
+    OpCase("pow_square", fn(lambda x: x**2), _f(2, 3), expect_ops=frozenset({"Mul"})),
+    OpCase("pow_float", fn(lambda x: x.abs() ** 1.7), _f(2, 3)),
+    OpCase("pow_tensor", fn(lambda x, y: x.abs() ** (y / 10)), _two(torch.float32, torch.float32)),
     OpCase(
         "sqrt_exp_log",
-        _fn(lambda x: torch.sqrt(x.abs()) + torch.exp(x) + torch.log(x.abs() + 1)),
+        fn(lambda x: torch.sqrt(x.abs()) + torch.exp(x) + torch.log(x.abs() + 1)),
         _f(2, 3),
     ),
-    OpCase("rsqrt", _fn(lambda x: torch.rsqrt(x.abs() + 0.1)), _f(2, 3)),
-    OpCase("trig_erf", _fn(lambda x: torch.sin(x) * torch.cos(x) + torch.erf(x)), _f(2, 3)),
-    OpCase("floor_ceil", _fn(lambda x: torch.floor(x * 3) + torch.ceil(x * 3)), _f(2, 3)),
-    OpCase("reciprocal", _fn(lambda x: torch.reciprocal(x.abs() + 1)), _f(2, 3)),
+    OpCase("rsqrt", fn(lambda x: torch.rsqrt(x.abs() + 0.1)), _f(2, 3)),
+    OpCase("trig_erf", fn(lambda x: torch.sin(x) * torch.cos(x) + torch.erf(x)), _f(2, 3)),
+    OpCase("floor_ceil", fn(lambda x: torch.floor(x * 3) + torch.ceil(x * 3)), _f(2, 3)),
+    OpCase("reciprocal", fn(lambda x: torch.reciprocal(x.abs() + 1)), _f(2, 3)),
     # promotion: int tensor with float scalar -> float32; int tensor with int scalar stays int64
-    OpCase(
-        "int_times_float_scalar", _fn(lambda x: x * 0.5), lambda: (torch.randint(0, 9, (2, 3)),)
-    ),
-    OpCase("int_plus_int_scalar", _fn(lambda x: x + 7), lambda: (torch.randint(0, 9, (2, 3)),)),
-    OpCase("int_plus_float_tensor", _fn(lambda x, y: x + y), _two(torch.int64, torch.float32)),
-    OpCase("int32_plus_int64", _fn(lambda x, y: x + y), _two(torch.int32, torch.int64)),
-    OpCase("float16_plus_float32", _fn(lambda x, y: x + y), _two(torch.float16, torch.float32)),
-    OpCase("float64_times_float32", _fn(lambda x, y: x * y), _two(torch.float64, torch.float32)),
+    OpCase("int_times_float_scalar", fn(lambda x: x * 0.5), lambda: (torch.randint(0, 9, (2, 3)),)),
+    OpCase("int_plus_int_scalar", fn(lambda x: x + 7), lambda: (torch.randint(0, 9, (2, 3)),)),
+    OpCase("int_plus_float_tensor", fn(lambda x, y: x + y), _two(torch.int64, torch.float32)),
+    OpCase("int32_plus_int64", fn(lambda x, y: x + y), _two(torch.int32, torch.int64)),
+    OpCase("float16_plus_float32", fn(lambda x, y: x + y), _two(torch.float16, torch.float32)),
+    OpCase("float64_times_float32", fn(lambda x, y: x * y), _two(torch.float64, torch.float32)),
     OpCase(
         "float_plus_zero_dim_double",
-        _fn(lambda x: x + torch.tensor(2.5, dtype=torch.float64)),
+        fn(lambda x: x + torch.tensor(2.5, dtype=torch.float64)),
         _f(2, 3),
     ),
-    OpCase("bool_plus_int", _fn(lambda x, y: (x > 0) + y), _two(torch.float32, torch.int64)),
+    OpCase("bool_plus_int", fn(lambda x, y: (x > 0) + y), _two(torch.float32, torch.int64)),
     OpCase(
         "scripted_scalars",
         _Scripted,

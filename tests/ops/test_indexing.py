@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from tests.harness import OpCase, assert_parity, save_archive
+from tests.models import fn
 
 pytestmark = pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
 
@@ -81,45 +82,6 @@ def _square() -> tuple[torch.Tensor, ...]:
 
 def _wide() -> tuple[torch.Tensor, ...]:
     return (torch.randn(2, 4, 7),)
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor) -> object:
-        return self.fn(x)  # type: ignore[operator]
-
-
-class _Fn2(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> object:
-        return self.fn(x, y)  # type: ignore[operator]
-
-
-class _Fn3(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> object:
-        return self.fn(x, y, z)  # type: ignore[operator]
-
-
-def _fn(fn: object) -> object:
-    return lambda: _Fn(fn)
-
-
-def _fn2(fn: object) -> object:
-    return lambda: _Fn2(fn)
-
-
-def _fn3(fn: object) -> object:
-    return lambda: _Fn3(fn)
 
 
 # ---- functions with assignments (lambdas cannot assign) ------------------------------------
@@ -340,108 +302,108 @@ _G = frozenset({"Gather"})
 
 CASES = [
     # advanced indexing
-    OpCase("index_input", _fn2(lambda x, i: x[:, i]), _x_idx, expect_ops=_G),
-    OpCase("index_last_dim", _fn2(lambda x, i: x[..., i]), _x_idx, expect_ops=_G),
-    OpCase("index_const_list", _fn(lambda x: x[:, [0, 2, -1]]), _x, expect_ops=_G),
-    OpCase("index_negative", _fn2(lambda x, i: x[:, i]), _x_neg, expect_ops=_G),
-    OpCase("index_batch", _fn2(lambda x, i: x[i]), _x_batch_idx, expect_ops=_G),
-    OpCase("index_int32", _fn2(lambda x, i: x[:, :, i.int()]), _x_idx),
-    OpCase("index_opset17", _fn2(lambda x, i: x[:, i, i]), _x_idx, opset=17),
-    OpCase("index_opset23", _fn2(lambda x, i: x[i, :, i]), _x_batch_idx, opset=23),
-    OpCase("index_2d", _fn2(lambda x, i: x[:, i]), _x_idx2d),
-    OpCase("index_adjacent", _fn2(lambda x, i: x[:, i, i]), _x_idx),
-    OpCase("index_adjacent_front", _fn2(lambda x, i: x[i, i]), _x_batch_idx),
-    OpCase("index_apart", _fn2(lambda x, i: x[i, :, i]), _x_batch_idx),
-    OpCase("index_apart_neg", _fn2(lambda x, i: x[i, :, i]), _x_neg_apart, dynamic_batch=False),
+    OpCase("index_input", fn(lambda x, i: x[:, i]), _x_idx, expect_ops=_G),
+    OpCase("index_last_dim", fn(lambda x, i: x[..., i]), _x_idx, expect_ops=_G),
+    OpCase("index_const_list", fn(lambda x: x[:, [0, 2, -1]]), _x, expect_ops=_G),
+    OpCase("index_negative", fn(lambda x, i: x[:, i]), _x_neg, expect_ops=_G),
+    OpCase("index_batch", fn(lambda x, i: x[i]), _x_batch_idx, expect_ops=_G),
+    OpCase("index_int32", fn(lambda x, i: x[:, :, i.int()]), _x_idx),
+    OpCase("index_opset17", fn(lambda x, i: x[:, i, i]), _x_idx, opset=17),
+    OpCase("index_opset23", fn(lambda x, i: x[i, :, i]), _x_batch_idx, opset=23),
+    OpCase("index_2d", fn(lambda x, i: x[:, i]), _x_idx2d),
+    OpCase("index_adjacent", fn(lambda x, i: x[:, i, i]), _x_idx),
+    OpCase("index_adjacent_front", fn(lambda x, i: x[i, i]), _x_batch_idx),
+    OpCase("index_apart", fn(lambda x, i: x[i, :, i]), _x_batch_idx),
+    OpCase("index_apart_neg", fn(lambda x, i: x[i, :, i]), _x_neg_apart, dynamic_batch=False),
     OpCase(
         "index_broadcast",
-        _fn(lambda x: x[:, torch.tensor([[0], [2]]), torch.tensor([1, 3, 5])]),
+        fn(lambda x: x[:, torch.tensor([[0], [2]]), torch.tensor([1, 3, 5])]),
         _x,
     ),
     OpCase(
         "index_broadcast_apart",
-        _fn2(lambda x, i: x[torch.tensor([[1], [0]]), :, i]),
+        fn(lambda x, i: x[torch.tensor([[1], [0]]), :, i]),
         _x_idx,
     ),
-    OpCase("index_after_select", _fn2(lambda x, i: x[:, -1][:, i]), _x_idx),
-    OpCase("index_after_step", _fn2(lambda x, i: x[:, 1::2][..., i[:2]]), _x_idx),
-    OpCase("index_mask_full", _fn(lambda x: x[x > 0]), _x),
-    OpCase("index_mask_lead", _fn(lambda x: x[x[..., 0] > 0]), _x),
-    OpCase("index_mask_mid", _fn(lambda x: x[:, x[0, :, 0] > 0]), _x),
-    OpCase("index_mask_input", _fn2(lambda x, m: x[m]), _x_mask),
-    OpCase("index_mask_then_index", _fn2(lambda x, i: x[x[:, 0, 0] > -9][:, i]), _x_idx),
+    OpCase("index_after_select", fn(lambda x, i: x[:, -1][:, i]), _x_idx),
+    OpCase("index_after_step", fn(lambda x, i: x[:, 1::2][..., i[:2]]), _x_idx),
+    OpCase("index_mask_full", fn(lambda x: x[x > 0]), _x),
+    OpCase("index_mask_lead", fn(lambda x: x[x[..., 0] > 0]), _x),
+    OpCase("index_mask_mid", fn(lambda x: x[:, x[0, :, 0] > 0]), _x),
+    OpCase("index_mask_input", fn(lambda x, m: x[m]), _x_mask),
+    OpCase("index_mask_then_index", fn(lambda x, i: x[x[:, 0, 0] > -9][:, i]), _x_idx),
     OpCase("index_scripted", IndexScripted, _x_idx, mode="script"),
     OpCase("index_apart_scripted", IndexApartScripted, _x_batch_idx, mode="script"),
     # index_select, take
-    OpCase("index_select", _fn2(lambda x, i: x.index_select(1, i)), _x_idx, expect_ops=_G),
+    OpCase("index_select", fn(lambda x, i: x.index_select(1, i)), _x_idx, expect_ops=_G),
     OpCase(
         "index_select_const",
-        _fn(lambda x: torch.index_select(x, -1, torch.tensor([5, 0, 0]))),
+        fn(lambda x: torch.index_select(x, -1, torch.tensor([5, 0, 0]))),
         _x,
         expect_ops=_G,
     ),
-    OpCase("take", _fn2(lambda x, i: x.take(i * 7)), _x_idx),
+    OpCase("take", fn(lambda x, i: x.take(i * 7)), _x_idx),
     # gather and scatter
     OpCase(
         "gather",
-        _fn2(lambda x, g: x.gather(1, g)),
+        fn(lambda x, g: x.gather(1, g)),
         _x_gather,
         expect_ops=frozenset({"GatherElements"}),
     ),
-    OpCase("gather_small", _fn2(lambda x, g: torch.gather(x, 2, g)), _x_gather_small),
-    OpCase("gather_argsort", _fn(lambda x: x.gather(-1, x.argsort(-1, descending=True))), _x),
+    OpCase("gather_small", fn(lambda x, g: torch.gather(x, 2, g)), _x_gather_small),
+    OpCase("gather_argsort", fn(lambda x: x.gather(-1, x.argsort(-1, descending=True))), _x),
     OpCase(
         "scatter_src_perm",
-        _fn(lambda x: torch.zeros_like(x).scatter(1, x.argsort(1), x * 2)),
+        fn(lambda x: torch.zeros_like(x).scatter(1, x.argsort(1), x * 2)),
         _x,
     ),
-    OpCase("scatter_value", _fn(lambda x: x.scatter(2, x.argsort(2)[..., :2], 0.5)), _x),
+    OpCase("scatter_value", fn(lambda x: x.scatter(2, x.argsort(2)[..., :2], 0.5)), _x),
     OpCase(
         "scatter_small_src",
-        _fn(lambda x: x.scatter(1, x.argsort(1)[:, :2, :3], x[:, 1:, 1:] * -1)),
+        fn(lambda x: x.scatter(1, x.argsort(1)[:, :2, :3], x[:, 1:, 1:] * -1)),
         _x,
     ),
     OpCase(
         "scatter_reduce_add",
-        _fn3(lambda x, g, s: x.scatter(1, g, s, reduce="add")),
+        fn(lambda x, g, s: x.scatter(1, g, s, reduce="add")),
         _x_src,
     ),
     OpCase(
         "scatter_add",
-        _fn3(lambda x, g, s: x.scatter_add(1, g, s)),
+        fn(lambda x, g, s: x.scatter_add(1, g, s)),
         _x_src,
         expect_ops=frozenset({"ScatterElements"}),
     ),
-    OpCase("scatter_add_small", _fn2(lambda x, g: x.scatter_add(2, g, x * 3)), _x_gather_small),
+    OpCase("scatter_add_small", fn(lambda x, g: x.scatter_add(2, g, x * 3)), _x_gather_small),
     OpCase(
         "scatter_reduce_sum",
-        _fn3(lambda x, g, s: x.scatter_reduce(1, g, s, "sum", include_self=False)),
+        fn(lambda x, g, s: x.scatter_reduce(1, g, s, "sum", include_self=False)),
         _x_src,
     ),
-    OpCase("scatter_reduce_prod", _fn3(lambda x, g, s: x.scatter_reduce(1, g, s, "prod")), _x_src),
+    OpCase("scatter_reduce_prod", fn(lambda x, g, s: x.scatter_reduce(1, g, s, "prod")), _x_src),
     OpCase(
         "scatter_reduce_amin",
-        _fn3(lambda x, g, s: x.scatter_reduce(1, g, s, "amin", include_self=False)),
+        fn(lambda x, g, s: x.scatter_reduce(1, g, s, "amin", include_self=False)),
         _x_src,
     ),
     OpCase(
         "scatter_reduce_mean",
-        _fn3(lambda x, g, s: x.scatter_reduce(1, g, s, "mean", include_self=False)),
+        fn(lambda x, g, s: x.scatter_reduce(1, g, s, "mean", include_self=False)),
         _x_src,
     ),
     OpCase(
         "scatter_reduce_mean_self",
-        _fn3(lambda x, g, s: x.scatter_reduce(1, g, s, "mean")),
+        fn(lambda x, g, s: x.scatter_reduce(1, g, s, "mean")),
         _x_src,
     ),
     OpCase(
         "scatter_reduce_mean_int",
-        _fn2(lambda x, g: (x * 4).long().scatter_reduce(1, g, (x * -7).long()[:, :3], "mean")),
+        fn(lambda x, g: (x * 4).long().scatter_reduce(1, g, (x * -7).long()[:, :3], "mean")),
         _x_gather,
     ),
     OpCase(
         "scatter_reduce_mean_int_noself",
-        _fn2(
+        fn(
             lambda x, g: (
                 (x * 4)
                 .long()
@@ -452,80 +414,80 @@ CASES = [
     ),
     OpCase(
         "scatter_reduce_amax_int",
-        _fn2(lambda x, g: (x * 4).int().scatter_reduce(1, g, (x * 9).int()[:, :3], "amax")),
+        fn(lambda x, g: (x * 4).int().scatter_reduce(1, g, (x * 9).int()[:, :3], "amax")),
         _x_gather,
     ),
     OpCase("gather_scatter_scripted", GatherScatterScripted, _x_gather, mode="script"),
     # index_put
-    OpCase("put_cols", _fn2(_put_cols), _x_idx),
-    OpCase("put_rows_neg", _fn2(_put_rows_neg), _x_neg),
+    OpCase("put_cols", fn(_put_cols), _x_idx),
+    OpCase("put_rows_neg", fn(_put_rows_neg), _x_neg),
     OpCase(
         "put_mask_scalar",
-        _fn(_put_mask_scalar),
+        fn(_put_mask_scalar),
         _x,
         expect_ops=frozenset({"Greater", "Where"}),
     ),
-    OpCase("put_mask_row", _fn2(_put_mask_row), _x_mask),
-    OpCase("put_mask_values", _fn(_put_mask_values), _x),
-    OpCase("put_mask_mid", _fn(_put_mask_mid), _x),
-    OpCase("put_mask_mid_values", _fn(_put_mask_mid_values), _x),
-    OpCase("put_extra_dims", _fn2(_put_extra_dims), _x_idx),
-    OpCase("put_mask_accumulate", _fn2(_put_bool_mask_input), _x_mask),
-    OpCase("put_two", _fn2(_put_two), _x_idx),
-    OpCase("put_apart", _fn2(_put_apart), _x_batch_idx),
-    OpCase("put_select", _fn2(_put_select), _x_dup),
-    OpCase("put_slice_mask", _fn(_put_slice_mask), _x),
-    OpCase("put_accumulate_dups", _fn2(_put_accumulate), _x_batch_idx),
-    OpCase("put_accumulate_cols", _fn2(_put_accumulate_cols), _x_dup),
-    OpCase("put_inplace", _fn2(_put_inplace), _x_batch_idx),
-    OpCase("put_impl", _fn2(_put_impl), _x_dup),
-    OpCase("put_opset17", _fn2(_put_two), _x_idx, opset=17),
-    OpCase("put_accumulate_opset23", _fn2(_put_accumulate_cols), _x_dup, opset=23),
+    OpCase("put_mask_row", fn(_put_mask_row), _x_mask),
+    OpCase("put_mask_values", fn(_put_mask_values), _x),
+    OpCase("put_mask_mid", fn(_put_mask_mid), _x),
+    OpCase("put_mask_mid_values", fn(_put_mask_mid_values), _x),
+    OpCase("put_extra_dims", fn(_put_extra_dims), _x_idx),
+    OpCase("put_mask_accumulate", fn(_put_bool_mask_input), _x_mask),
+    OpCase("put_two", fn(_put_two), _x_idx),
+    OpCase("put_apart", fn(_put_apart), _x_batch_idx),
+    OpCase("put_select", fn(_put_select), _x_dup),
+    OpCase("put_slice_mask", fn(_put_slice_mask), _x),
+    OpCase("put_accumulate_dups", fn(_put_accumulate), _x_batch_idx),
+    OpCase("put_accumulate_cols", fn(_put_accumulate_cols), _x_dup),
+    OpCase("put_inplace", fn(_put_inplace), _x_batch_idx),
+    OpCase("put_impl", fn(_put_impl), _x_dup),
+    OpCase("put_opset17", fn(_put_two), _x_idx, opset=17),
+    OpCase("put_accumulate_opset23", fn(_put_accumulate_cols), _x_dup, opset=23),
     OpCase("put_scripted", PutScripted, _x_idx, mode="script"),
     OpCase("put_select_scripted", PutSelectScripted, _x_idx, mode="script"),
     OpCase("put_view_scripted", PutViewScripted, _x_idx, mode="script"),
     OpCase("put_alias_scripted", PutAliasScripted, _x_idx, mode="script"),
     # index_fill, index_add, index_copy
-    OpCase("index_fill", _fn2(lambda x, i: x.index_fill(2, i, -2.0)), _x_idx),
-    OpCase("index_add", _fn2(lambda x, i: x.index_add(1, i, x[:, :3] * 2)), _x_dup),
+    OpCase("index_fill", fn(lambda x, i: x.index_fill(2, i, -2.0)), _x_idx),
+    OpCase("index_add", fn(lambda x, i: x.index_add(1, i, x[:, :3] * 2)), _x_dup),
     OpCase(
         "index_copy",
-        _fn(lambda x: x.index_copy(1, torch.tensor([4, 0]), x[:, 1:3] + 10)),
+        fn(lambda x: x.index_copy(1, torch.tensor([4, 0]), x[:, 1:3] + 10)),
         _x,
     ),
     OpCase("index_misc_scripted", MiscScripted, _x_idx, mode="script"),
     # masked_select
-    OpCase("masked_select", _fn(lambda x: x.masked_select(x > 0.2)), _x),
-    OpCase("masked_select_broadcast", _fn(lambda x: x.masked_select(x[:, :1] > 0)), _x),
+    OpCase("masked_select", fn(lambda x: x.masked_select(x > 0.2)), _x),
+    OpCase("masked_select_broadcast", fn(lambda x: x.masked_select(x[:, :1] > 0)), _x),
     # roll and flip
-    OpCase("roll", _fn(lambda x: x.roll(2, 1)), _x, expect_ops=frozenset({"Slice", "Concat"})),
-    OpCase("roll_neg", _fn(lambda x: torch.roll(x, -4, -1)), _x),
-    OpCase("roll_dims", _fn(lambda x: x.roll((1, -2), (1, 2))), _x),
-    OpCase("roll_flat", _fn(lambda x: x.roll(7)), _x),
-    OpCase("roll_batch", _fn(lambda x: x.roll(3, 0)), _x),
-    OpCase("roll_batch_neg", _fn(lambda x: x.roll(-5, 0)), _x),
-    OpCase("roll_big_shift", _fn(lambda x: x.roll(-13, 1)), _x),
+    OpCase("roll", fn(lambda x: x.roll(2, 1)), _x, expect_ops=frozenset({"Slice", "Concat"})),
+    OpCase("roll_neg", fn(lambda x: torch.roll(x, -4, -1)), _x),
+    OpCase("roll_dims", fn(lambda x: x.roll((1, -2), (1, 2))), _x),
+    OpCase("roll_flat", fn(lambda x: x.roll(7)), _x),
+    OpCase("roll_batch", fn(lambda x: x.roll(3, 0)), _x),
+    OpCase("roll_batch_neg", fn(lambda x: x.roll(-5, 0)), _x),
+    OpCase("roll_big_shift", fn(lambda x: x.roll(-13, 1)), _x),
     OpCase("roll_flip_scripted", RollFlipScripted, _x, mode="script"),
     OpCase("roll_runtime_scripted", RollRuntimeScripted, _x, mode="script"),
-    OpCase("flip", _fn(lambda x: x.flip(1)), _x, expect_ops=frozenset({"Slice"})),
-    OpCase("flip_dims", _fn(lambda x: torch.flip(x, (0, -1))), _x),
-    OpCase("fliplr_flipud", _fn(lambda x: (x.fliplr(), x.flipud())), _x),
+    OpCase("flip", fn(lambda x: x.flip(1)), _x, expect_ops=frozenset({"Slice"})),
+    OpCase("flip_dims", fn(lambda x: torch.flip(x, (0, -1))), _x),
+    OpCase("fliplr_flipud", fn(lambda x: (x.fliplr(), x.flipud())), _x),
     # triangles
-    OpCase("tril", _fn(lambda x: x.tril()), _square, expect_ops=frozenset({"Trilu"})),
-    OpCase("triu_k", _fn(lambda x: x.triu(2)), _wide, expect_ops=frozenset({"Trilu"})),
-    OpCase("tril_neg_k", _fn(lambda x: torch.tril(x, -1)), _wide),
-    OpCase("tril_int", _fn(lambda x: x.triu(-1) + x.tril(1)), _ints),
-    OpCase("tril_bool", _fn(lambda x: (x > 0).tril()), _square),
-    OpCase("tril_int8", _fn(lambda x: (x * 10).to(torch.int8).tril()), _square),
+    OpCase("tril", fn(lambda x: x.tril()), _square, expect_ops=frozenset({"Trilu"})),
+    OpCase("triu_k", fn(lambda x: x.triu(2)), _wide, expect_ops=frozenset({"Trilu"})),
+    OpCase("tril_neg_k", fn(lambda x: torch.tril(x, -1)), _wide),
+    OpCase("tril_int", fn(lambda x: x.triu(-1) + x.tril(1)), _ints),
+    OpCase("tril_bool", fn(lambda x: (x > 0).tril()), _square),
+    OpCase("tril_int8", fn(lambda x: (x * 10).to(torch.int8).tril()), _square),
     OpCase("tri_scripted", TriScripted, _square, mode="script"),
     OpCase("tril_inplace_scripted", InPlaceTril, _square, mode="script"),
     # nonzero
-    OpCase("nonzero", _fn(lambda x: x.nonzero()), _x_zeros),
-    OpCase("nonzero_mask", _fn(lambda x: torch.nonzero(x > 0.5)), _x),
-    OpCase("nonzero_int", _fn(lambda x: x.nonzero()), _ints),
-    OpCase("nonzero_double", _fn(lambda x: x.double().nonzero()), _x_zeros),
-    OpCase("nonzero_tuple", _fn(lambda x: torch.nonzero(x, as_tuple=True)), _ints),
-    OpCase("argwhere", _fn(lambda x: torch.argwhere(x > 1)), _ints),
+    OpCase("nonzero", fn(lambda x: x.nonzero()), _x_zeros),
+    OpCase("nonzero_mask", fn(lambda x: torch.nonzero(x > 0.5)), _x),
+    OpCase("nonzero_int", fn(lambda x: x.nonzero()), _ints),
+    OpCase("nonzero_double", fn(lambda x: x.double().nonzero()), _x_zeros),
+    OpCase("nonzero_tuple", fn(lambda x: torch.nonzero(x, as_tuple=True)), _ints),
+    OpCase("argwhere", fn(lambda x: torch.argwhere(x > 1)), _ints),
     OpCase("nonzero_scripted", NonzeroScripted, _x_zeros, mode="script"),
 ]
 

@@ -15,21 +15,9 @@ from torch import nn
 from converter import ConvertOptions, convert
 from converter.errors import TranslationError
 from tests.harness import OpCase, assert_parity, save_archive
+from tests.models import Fn, fn
 
 _INF, _NAN = math.inf, math.nan
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn: Callable[..., object]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs: torch.Tensor) -> object:
-        return self.fn(*xs)
-
-
-def _fn(f: Callable[..., object]) -> Callable[[], nn.Module]:
-    return lambda: _Fn(f)
 
 
 def _f(*shape: int, scale: float = 1.0) -> Callable[[], tuple[torch.Tensor, ...]]:
@@ -148,73 +136,73 @@ class HalfMath(nn.Module):
 
 CASES = [
     # rounding and sign
-    OpCase("sign", _fn(torch.sign), _special, expect_ops=frozenset({"Sign", "IsNaN", "Where"})),
-    OpCase("sign_int", _fn(torch.sign), _int1(), expect_ops=frozenset({"Sign"})),
-    OpCase("sign_int16", _fn(torch.sign), _int1(dtype=torch.int16)),
-    OpCase("sign_bool", _fn(lambda x: torch.sign(x > 0)), _f(3, 4)),
-    OpCase("sgn", _fn(torch.sgn), _f(3, 4)),
-    OpCase("round", _fn(lambda x: torch.round(x * 4)), _f(3, 4)),
+    OpCase("sign", fn(torch.sign), _special, expect_ops=frozenset({"Sign", "IsNaN", "Where"})),
+    OpCase("sign_int", fn(torch.sign), _int1(), expect_ops=frozenset({"Sign"})),
+    OpCase("sign_int16", fn(torch.sign), _int1(dtype=torch.int16)),
+    OpCase("sign_bool", fn(lambda x: torch.sign(x > 0)), _f(3, 4)),
+    OpCase("sgn", fn(torch.sgn), _f(3, 4)),
+    OpCase("round", fn(lambda x: torch.round(x * 4)), _f(3, 4)),
     OpCase(
         "round_half_even",
-        _fn(torch.round),
+        fn(torch.round),
         lambda: (torch.tensor([[0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5, 4.5]]),),
     ),
-    OpCase("round_decimals", _fn(lambda x: torch.round(x * 100, decimals=2)), _f(3, 4)),
-    OpCase("round_decimals_neg", _fn(lambda x: torch.round(x * 1000, decimals=-2)), _f(3, 4)),
-    OpCase("round_int", _fn(torch.round), _int1()),
-    OpCase("trunc", _fn(lambda x: torch.trunc(x * 3)), _f(3, 4)),
-    OpCase("trunc_special", _fn(torch.trunc), _special),
-    OpCase("fix", _fn(lambda x: torch.fix(x * 3)), _f(3, 4)),
-    OpCase("frac", _fn(lambda x: torch.frac(x * 3)), _f(3, 4)),
-    OpCase("square", _fn(torch.square), _f(3, 4), expect_ops=frozenset({"Mul"})),
-    OpCase("square_int", _fn(torch.square), _int1()),
-    OpCase("square_bool", _fn(lambda x: torch.square(x > 0)), _f(3, 4)),
+    OpCase("round_decimals", fn(lambda x: torch.round(x * 100, decimals=2)), _f(3, 4)),
+    OpCase("round_decimals_neg", fn(lambda x: torch.round(x * 1000, decimals=-2)), _f(3, 4)),
+    OpCase("round_int", fn(torch.round), _int1()),
+    OpCase("trunc", fn(lambda x: torch.trunc(x * 3)), _f(3, 4)),
+    OpCase("trunc_special", fn(torch.trunc), _special),
+    OpCase("fix", fn(lambda x: torch.fix(x * 3)), _f(3, 4)),
+    OpCase("frac", fn(lambda x: torch.frac(x * 3)), _f(3, 4)),
+    OpCase("square", fn(torch.square), _f(3, 4), expect_ops=frozenset({"Mul"})),
+    OpCase("square_int", fn(torch.square), _int1()),
+    OpCase("square_bool", fn(lambda x: torch.square(x > 0)), _f(3, 4)),
     OpCase("rounding_scripted", RoundingScripted, _f(3, 4), mode="script"),
     # logs and exps
-    OpCase("log1p", _fn(torch.log1p), _pos(3, 4)),
-    OpCase("log1p_tiny", _fn(lambda x: torch.log1p(x * 1e-9)), _f(3, 4)),
-    OpCase("log1p_special", _fn(torch.log1p), _special),
-    OpCase("log1p_int", _fn(torch.log1p), lambda: (torch.randint(0, 9, (3, 4)),)),
-    OpCase("expm1", _fn(torch.expm1), _f(3, 4)),
-    OpCase("expm1_tiny", _fn(lambda x: torch.expm1(x * 1e-9)), _f(3, 4)),
-    OpCase("expm1_special", _fn(torch.expm1), _special),
-    OpCase("expm1_float64", _fn(torch.expm1), lambda: (torch.randn(3, 4, dtype=torch.float64),)),
-    OpCase("log2", _fn(torch.log2), _pos(3, 4)),
+    OpCase("log1p", fn(torch.log1p), _pos(3, 4)),
+    OpCase("log1p_tiny", fn(lambda x: torch.log1p(x * 1e-9)), _f(3, 4)),
+    OpCase("log1p_special", fn(torch.log1p), _special),
+    OpCase("log1p_int", fn(torch.log1p), lambda: (torch.randint(0, 9, (3, 4)),)),
+    OpCase("expm1", fn(torch.expm1), _f(3, 4)),
+    OpCase("expm1_tiny", fn(lambda x: torch.expm1(x * 1e-9)), _f(3, 4)),
+    OpCase("expm1_special", fn(torch.expm1), _special),
+    OpCase("expm1_float64", fn(torch.expm1), lambda: (torch.randn(3, 4, dtype=torch.float64),)),
+    OpCase("log2", fn(torch.log2), _pos(3, 4)),
     OpCase(
         "log2_powers_floor",
-        _fn(lambda x: torch.floor(torch.log2(x))),
+        fn(lambda x: torch.floor(torch.log2(x))),
         lambda: (torch.tensor([[1.0, 2.0, 4.0, 8.0, 1024.0, 2.0**-3, 3.0, 2.0**20]]),),
     ),
-    OpCase("log10", _fn(torch.log10), _pos(3, 4)),
+    OpCase("log10", fn(torch.log10), _pos(3, 4)),
     OpCase(
         "log10_powers",
-        _fn(torch.log10),
+        fn(torch.log10),
         lambda: (torch.tensor([[1.0, 10.0, 100.0, 1000.0, 1e5, 1e-3]]),),
     ),
-    OpCase("exp2", _fn(torch.exp2), _f(3, 4, scale=4)),
-    OpCase("exp2_int", _fn(torch.exp2), lambda: (torch.randint(-4, 10, (3, 4)),)),
-    OpCase("deg2rad_rad2deg", _fn(lambda x: (torch.deg2rad(x * 90), torch.rad2deg(x))), _f(3, 4)),
+    OpCase("exp2", fn(torch.exp2), _f(3, 4, scale=4)),
+    OpCase("exp2_int", fn(torch.exp2), lambda: (torch.randint(-4, 10, (3, 4)),)),
+    OpCase("deg2rad_rad2deg", fn(lambda x: (torch.deg2rad(x * 90), torch.rad2deg(x))), _f(3, 4)),
     # trigonometry
-    OpCase("tan", _fn(torch.tan), _f(3, 4), expect_ops=frozenset({"Tan"})),
-    OpCase("sinh_cosh", _fn(lambda x: (torch.sinh(x), torch.cosh(x))), _f(3, 4, scale=3)),
-    OpCase("asin_acos_atan", _fn(lambda x: (x.asin(), x.acos(), x.atan())), _unit(3, 4)),
+    OpCase("tan", fn(torch.tan), _f(3, 4), expect_ops=frozenset({"Tan"})),
+    OpCase("sinh_cosh", fn(lambda x: (torch.sinh(x), torch.cosh(x))), _f(3, 4, scale=3)),
+    OpCase("asin_acos_atan", fn(lambda x: (x.asin(), x.acos(), x.atan())), _unit(3, 4)),
     OpCase(
         "asinh_acosh_atanh",
-        _fn(lambda x: (x.asinh(), (x.abs() + 1).acosh(), x.atanh())),
+        fn(lambda x: (x.asinh(), (x.abs() + 1).acosh(), x.atanh())),
         _unit(3, 4),
     ),
-    OpCase("trig_int", _fn(lambda x: torch.atan(x) + torch.sinh(x)), _int1(-3, 3)),
-    OpCase("atan2", _fn(torch.atan2), _two(3, 4)),
-    OpCase("atan2_special", _fn(torch.atan2), _special_pairs),
+    OpCase("trig_int", fn(lambda x: torch.atan(x) + torch.sinh(x)), _int1(-3, 3)),
+    OpCase("atan2", fn(torch.atan2), _two(3, 4)),
+    OpCase("atan2_special", fn(torch.atan2), _special_pairs),
     OpCase(
         "atan2_int",
-        _fn(torch.atan2),
+        fn(torch.atan2),
         lambda: (torch.randint(-3, 4, (3, 4)), torch.randint(-3, 4, (3, 4))),
     ),
     # logical and bitwise
     OpCase(
         "logical",
-        _fn(
+        fn(
             lambda x, y: (
                 torch.logical_and(x, y),
                 torch.logical_or(x, y),
@@ -225,85 +213,83 @@ CASES = [
         lambda: (torch.randn(3, 4).round(), torch.randint(0, 2, (3, 4))),
     ),
     OpCase("logical_scripted", LogicScripted, _two(3, 4), mode="script"),
-    OpCase("bool_ops_opset17", _fn(lambda x, y: (x & y, x | y, x ^ y, ~x)), _bools, opset=17),
+    OpCase("bool_ops_opset17", fn(lambda x, y: (x & y, x | y, x ^ y, ~x)), _bools, opset=17),
     OpCase(
         "bitwise_int",
-        _fn(lambda x, y: (x & y, x | y, x ^ y, ~x)),
+        fn(lambda x, y: (x & y, x | y, x ^ y, ~x)),
         _ints(),
         expect_ops=frozenset({"BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}),
     ),
     OpCase(
         "bitwise_int32_scalar",
-        _fn(lambda x, y: (torch.bitwise_and(x, 6), x | 1, torch.bitwise_xor(x, 3))),
+        fn(lambda x, y: (torch.bitwise_and(x, 6), x | 1, torch.bitwise_xor(x, 3))),
         _ints(dtype=torch.int32),
     ),
-    OpCase("bitwise_uint8", _fn(lambda x, y: (x & 0x0F, ~x)), _ints(0, 255, torch.uint8)),
+    OpCase("bitwise_uint8", fn(lambda x, y: (x & 0x0F, ~x)), _ints(0, 255, torch.uint8)),
     OpCase("bitwise_scripted", BitsScripted, _ints(), mode="script"),
     OpCase("bitwise_inplace_scripted", InplaceBitsScripted, _ints(), mode="script"),
     OpCase(
         "bitwise_inplace_traced",
-        _fn(lambda x, y: (x.clone().__iand__(y), x.clone().__ior__(y), x.clone().__ixor__(y))),
+        fn(lambda x, y: (x.clone().__iand__(y), x.clone().__ior__(y), x.clone().__ixor__(y))),
         _ints(),
     ),
     OpCase(
         "bitwise_or_mixed_bool_int",
-        _fn(lambda x, y: torch.bitwise_or(x > 0, y)),
+        fn(lambda x, y: torch.bitwise_or(x > 0, y)),
         _ints(),
     ),
-    OpCase("bitwise_int_opset19", _fn(lambda x, y: x ^ y), _ints(), opset=19),
+    OpCase("bitwise_int_opset19", fn(lambda x, y: x ^ y), _ints(), opset=19),
     # minimum / maximum and NaN
     OpCase(
-        "maximum_minimum", _fn(lambda x, y: (torch.maximum(x, y), torch.minimum(x, y))), _two(3, 4)
+        "maximum_minimum", fn(lambda x, y: (torch.maximum(x, y), torch.minimum(x, y))), _two(3, 4)
     ),
     OpCase(
         "maximum_nan",
-        _fn(lambda x, y: (torch.maximum(x, y), torch.minimum(x, y))),
+        fn(lambda x, y: (torch.maximum(x, y), torch.minimum(x, y))),
         _special_pairs,
     ),
-    OpCase("fmax_fmin_nan", _fn(lambda x, y: (torch.fmax(x, y), torch.fmin(x, y))), _special_pairs),
-    OpCase("fmax_fmin", _fn(lambda x, y: (torch.fmax(x, y), torch.fmin(x, y))), _two(3, 4)),
-    OpCase("maximum_int", _fn(lambda x, y: (torch.maximum(x, y), torch.fmin(x, y))), _ints()),
-    OpCase(
-        "maximum_int16", _fn(lambda x, y: torch.minimum(x, y.short())), _ints(dtype=torch.int16)
-    ),
-    OpCase("maximum_bool", _fn(lambda x, y: (torch.maximum(x, y), torch.minimum(x, y))), _bools),
-    OpCase("maximum_mixed", _fn(lambda x, y: torch.maximum(x, y.float())), _ints()),
+    OpCase("fmax_fmin_nan", fn(lambda x, y: (torch.fmax(x, y), torch.fmin(x, y))), _special_pairs),
+    OpCase("fmax_fmin", fn(lambda x, y: (torch.fmax(x, y), torch.fmin(x, y))), _two(3, 4)),
+    OpCase("maximum_int", fn(lambda x, y: (torch.maximum(x, y), torch.fmin(x, y))), _ints()),
+    OpCase("maximum_int16", fn(lambda x, y: torch.minimum(x, y.short())), _ints(dtype=torch.int16)),
+    OpCase("maximum_bool", fn(lambda x, y: (torch.maximum(x, y), torch.minimum(x, y))), _bools),
+    OpCase("maximum_mixed", fn(lambda x, y: torch.maximum(x, y.float())), _ints()),
     # classification
     OpCase(
         "isnan_isinf_isfinite",
-        _fn(lambda x: (x.isnan(), x.isinf(), x.isfinite(), x.isposinf(), x.isneginf())),
+        fn(lambda x: (x.isnan(), x.isinf(), x.isfinite(), x.isposinf(), x.isneginf())),
         _special,
     ),
-    OpCase("isnan_int", _fn(lambda x, y: (x.isnan(), x.isinf(), x.isfinite())), _ints()),
-    OpCase("signbit", _fn(torch.signbit), _special),
-    OpCase("signbit_int", _fn(lambda x, y: torch.signbit(x)), _ints()),
-    OpCase("nan_to_num", _fn(torch.nan_to_num), _special),
+    OpCase("isnan_int", fn(lambda x, y: (x.isnan(), x.isinf(), x.isfinite())), _ints()),
+    OpCase("signbit", fn(torch.signbit), _special),
+    OpCase("signbit_int", fn(lambda x, y: torch.signbit(x)), _ints()),
+    OpCase("nan_to_num", fn(torch.nan_to_num), _special),
     OpCase(
         "nan_to_num_values",
-        _fn(lambda x: torch.nan_to_num(x, nan=-1.0, posinf=100.0, neginf=-100.0)),
+        fn(lambda x: torch.nan_to_num(x, nan=-1.0, posinf=100.0, neginf=-100.0)),
         _special,
     ),
-    OpCase("nan_to_num_int", _fn(lambda x, y: torch.nan_to_num(x)), _ints()),
+    OpCase("nan_to_num_int", fn(lambda x, y: torch.nan_to_num(x)), _ints()),
     OpCase("nan_scripted", NanScripted, _special, mode="script"),
     # fused arithmetic
-    OpCase("copysign", _fn(torch.copysign), _special_pairs),
-    OpCase("copysign_scalar", _fn(lambda x: torch.copysign(x, -1.0)), _f(3, 4)),
-    OpCase("copysign_int", _fn(torch.copysign), _ints()),
-    OpCase("lerp_scalar_small", _fn(lambda x, y: torch.lerp(x, y, 0.3)), _two(3, 4)),
-    OpCase("lerp_scalar_large", _fn(lambda x, y: torch.lerp(x, y, 0.8)), _two(3, 4)),
+    OpCase("copysign", fn(torch.copysign), _special_pairs),
+    OpCase("copysign_scalar", fn(lambda x: torch.copysign(x, -1.0)), _f(3, 4)),
+    OpCase("copysign_int", fn(torch.copysign), _ints()),
+    OpCase("lerp_scalar_small", fn(lambda x, y: torch.lerp(x, y, 0.3)), _two(3, 4)),
+    OpCase("lerp_scalar_large", fn(lambda x, y: torch.lerp(x, y, 0.8)), _two(3, 4)),
     OpCase(
         "lerp_tensor",
-        _fn(torch.lerp),
+        fn(torch.lerp),
         lambda: (torch.randn(3, 4), torch.randn(3, 4), torch.rand(3, 4) * 2 - 0.5),
     ),
-    OpCase("addcmul", _fn(lambda x, y: torch.addcmul(x, x, y, value=-1.5)), _two(3, 4)),
-    OpCase("addcmul_int", _fn(lambda x, y: torch.addcmul(x, x, y, value=3)), _ints()),
-    OpCase("addcdiv", _fn(lambda x, y: torch.addcdiv(x, x, y.abs() + 0.5, value=0.5)), _two(3, 4)),
+    OpCase("addcmul", fn(lambda x, y: torch.addcmul(x, x, y, value=-1.5)), _two(3, 4)),
+    OpCase("addcmul_int", fn(lambda x, y: torch.addcmul(x, x, y, value=3)), _ints()),
+    OpCase("addcdiv", fn(lambda x, y: torch.addcdiv(x, x, y.abs() + 0.5, value=0.5)), _two(3, 4)),
     OpCase("lerp_scripted", LerpScripted, _two(3, 4), mode="script"),
-    OpCase("hypot", _fn(torch.hypot), _two(3, 4)),
+    OpCase("hypot", fn(torch.hypot), _two(3, 4)),
     OpCase(
         "hypot_extremes",
-        _fn(torch.hypot),
+        fn(torch.hypot),
         lambda: (
             torch.tensor([[1e30, 3.0, _INF, 0.0, 1e-30, _NAN]]),
             torch.tensor([[1e30, 4.0, _NAN, 0.0, 1e-30, 1.0]]),
@@ -311,25 +297,25 @@ CASES = [
     ),
     OpCase(
         "hypot_float64",
-        _fn(torch.hypot),
+        fn(torch.hypot),
         lambda: (torch.randn(3, 4, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)),
     ),
-    OpCase("xlogy", _fn(torch.xlogy), lambda: (torch.randn(3, 4).relu(), torch.rand(3, 4) + 0.1)),
-    OpCase("xlogy_special", _fn(torch.xlogy), _special_pairs),
-    OpCase("xlogy_scalar", _fn(lambda x: (torch.xlogy(2, x.abs()), torch.xlogy(x, 3.0))), _f(3, 4)),
+    OpCase("xlogy", fn(torch.xlogy), lambda: (torch.randn(3, 4).relu(), torch.rand(3, 4) + 0.1)),
+    OpCase("xlogy_special", fn(torch.xlogy), _special_pairs),
+    OpCase("xlogy_scalar", fn(lambda x: (torch.xlogy(2, x.abs()), torch.xlogy(x, 3.0))), _f(3, 4)),
     OpCase(
-        "logaddexp", _fn(lambda x, y: (torch.logaddexp(x, y), torch.logaddexp2(x, y))), _two(3, 4)
+        "logaddexp", fn(lambda x, y: (torch.logaddexp(x, y), torch.logaddexp2(x, y))), _two(3, 4)
     ),
-    OpCase("logaddexp_special", _fn(torch.logaddexp), _special_pairs),
+    OpCase("logaddexp_special", fn(torch.logaddexp), _special_pairs),
     OpCase(
         "heaviside",
-        _fn(lambda x, y: torch.heaviside(x.round(), y)),
+        fn(lambda x, y: torch.heaviside(x.round(), y)),
         _two(3, 4),
     ),
     # dynamic batch through a chain of the new ops
     OpCase(
         "chain_dynamic_batch",
-        _fn(lambda x: torch.log1p(x.abs()) * torch.sign(x) + torch.atan2(x, x.flip(1))),
+        fn(lambda x: torch.log1p(x.abs()) * torch.sign(x) + torch.atan2(x, x.flip(1))),
         _f(5, 6),
     ),
     # float16 and bfloat16
@@ -338,7 +324,7 @@ CASES = [
     OpCase("half_math", HalfMath, _half(3, 4)),
     OpCase(
         "bfloat16_inside",
-        _fn(
+        fn(
             lambda x: (
                 torch.sign(x.bfloat16()).float(),
                 torch.log1p(x.abs().bfloat16()).float(),
@@ -350,7 +336,7 @@ CASES = [
     ),
     OpCase(
         "bfloat16_more",
-        _fn(
+        fn(
             lambda x: (
                 torch.nan_to_num(x.bfloat16()).float(),
                 torch.round(x.bfloat16()).float(),
@@ -374,18 +360,31 @@ def test_parity(case: OpCase, tmp_path: Path) -> None:
     assert_parity(case, tmp_path)
 
 
+def _f64() -> tuple[torch.Tensor, ...]:
+    return (torch.randn(3, 4, dtype=torch.float64),)
+
+
 # ---- refusals --------------------------------------------------------------------------------
 REFUSALS = [
-    ("erfinv", _fn(torch.erfinv), _f(3, 4), 18, "inverse error function"),
-    ("bitwise_int_opset17", _fn(lambda x, y: x & y), _ints(), 17, "--opset 18"),
-    ("bitwise_not_int_opset17", _fn(lambda x, y: ~x), _ints(), 17, "--opset 18"),
+    ("erfinv", fn(torch.erfinv), _f(3, 4), 18, "inverse error function"),
+    ("bitwise_int_opset17", fn(lambda x, y: x & y), _ints(), 17, "--opset 18"),
+    ("bitwise_not_int_opset17", fn(lambda x, y: ~x), _ints(), 17, "--opset 18"),
     (
         "atan_float64",
-        _fn(torch.atan),
+        fn(torch.atan),
         lambda: (torch.randn(3, 4, dtype=torch.float64),),
         18,
         "no float64 Atan",
     ),
+    (
+        "erf_float64",
+        fn(torch.erf),
+        _f64,
+        18,
+        "erf of a float64 tensor: ONNX Runtime's CPU provider has no float64 Erf kernel",
+    ),
+    ("gelu_float64", fn(nn.functional.gelu), _f64, 18, "exact gelu of a float64 tensor"),
+    ("gelu_float64_opset20", fn(nn.functional.gelu), _f64, 20, "exact gelu of a float64 tensor"),
 ]
 
 
@@ -411,7 +410,7 @@ def test_bfloat16_inputs_refused_clearly(tmp_path: Path) -> None:
     from converter.errors import InputError
 
     xs = (torch.randn(3, 4).bfloat16(),)
-    archive = save_archive(_Fn(torch.sign).eval(), xs, tmp_path / "bf16.pt")
+    archive = save_archive(Fn(torch.sign).eval(), xs, tmp_path / "bf16.pt")
     with pytest.raises(InputError) as info:
         convert(archive, tmp_path / "bf16.onnx", xs)
     assert str(info.value) == (

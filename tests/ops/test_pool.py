@@ -12,6 +12,7 @@ from torch import nn
 
 from converter import TranslationError, convert
 from tests.harness import OpCase, assert_parity, save_archive
+from tests.models import Fn
 
 
 def _x1() -> tuple[torch.Tensor, ...]:
@@ -33,15 +34,6 @@ def _x3() -> tuple[torch.Tensor, ...]:
 def _ramp() -> tuple[torch.Tensor, ...]:
     """Distinct, ordered values: upsampling errors show as wrong neighbours, not noise."""
     return (torch.arange(2 * 3 * 5 * 6, dtype=torch.float32).reshape(2, 3, 5, 6),)
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fn(x)  # type: ignore[operator]
 
 
 class _MaxWithIndices(nn.Module):
@@ -70,7 +62,7 @@ def _unrelated_scales(t: torch.Tensor) -> torch.Tensor:
 
 
 def _interp(**kwargs: object) -> nn.Module:
-    return _Fn(lambda t: F.interpolate(t, **kwargs))  # type: ignore[arg-type]
+    return Fn(lambda t: F.interpolate(t, **kwargs))  # type: ignore[arg-type]
 
 
 def _dynamic_size(t: torch.Tensor) -> torch.Tensor:
@@ -92,7 +84,7 @@ CASES = [
     OpCase("max_pool2d_ceil_pad", lambda: nn.MaxPool2d(2, stride=2, padding=1, ceil_mode=True),
            _x2_odd),
     OpCase("max_pool2d_rect", lambda: nn.MaxPool2d((2, 3), stride=(1, 2)), _x2_odd),
-    OpCase("max_pool2d_functional", lambda: _Fn(lambda t: F.max_pool2d(t, 2, 1)), _x2),
+    OpCase("max_pool2d_functional", lambda: Fn(lambda t: F.max_pool2d(t, 2, 1)), _x2),
     OpCase("max_pool2d_indices", lambda: _MaxWithIndices(nn.MaxPool2d(2, return_indices=True)),
            _x2, expect_ops=frozenset({"MaxPool", "Shape", "ReduceProd", "Mod"})),
     OpCase("max_pool2d_indices_pad_dynamic",
@@ -159,7 +151,7 @@ CASES = [
     OpCase("upsample_nearest_size", lambda: _interp(size=(5, 7)), _x2,
            expect_ops=_RESIZE_SIZES),
     OpCase("upsample_nearest_size_up", lambda: _interp(size=(9, 13)), _ramp),
-    OpCase("upsample_nearest_dynamic_size", lambda: _Fn(_dynamic_size), _x2, dynamic_dims=_HW),
+    OpCase("upsample_nearest_dynamic_size", lambda: Fn(_dynamic_size), _x2, dynamic_dims=_HW),
     OpCase("upsample_nearest_dynamic_scale", lambda: nn.Upsample(scale_factor=2), _x2,
            dynamic_dims=_HW, expect_ops=_RESIZE),
     OpCase("upsample_bilinear_scale", lambda: _interp(scale_factor=2.0, mode="bilinear"), _x2,
@@ -207,7 +199,7 @@ def test_parity(case: OpCase, tmp_path: Path) -> None:
 REFUSED = [
     ("avg_pool2d_divisor_override", lambda: nn.AvgPool2d(2, divisor_override=3), _x2,
      "divisor_override"),
-    ("upsample_unrelated_scales", lambda: _Fn(_unrelated_scales), _x2, "unrelated scales"),
+    ("upsample_unrelated_scales", lambda: Fn(_unrelated_scales), _x2, "unrelated scales"),
     ("adaptive_avg_pool_uneven", lambda: nn.AdaptiveAvgPool2d(3), _x2, "not a multiple"),
     ("adaptive_max_pool_uneven", lambda: nn.AdaptiveMaxPool2d((3, 5)), _x2_odd, "not a multiple"),
 ]  # fmt: skip

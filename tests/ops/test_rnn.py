@@ -6,90 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import onnx_ir as ir
 import pytest
 import torch
 from torch import nn
 
-import converter.api
 from converter import ConvertOptions, convert
 from converter.errors import TranslationError
-from converter.frontend.ts_ir import TSNode
-from converter.translate import dtypes
-from converter.translate.context import Entry, TranslationContext, Unsupported
-from converter.translate.ops import default_registry
-from converter.translate.registry import OpRegistry
 from tests.harness import OpCase, assert_parity, save_archive
 
 SEQ, BATCH, FEATURES, HIDDEN = 5, 2, 3, 8
-
-
-# ---- stand-ins for shared handlers that do not exist yet ---------------------------------------
-# nn.LSTM/GRU/RNN build zero initial states with aten::zeros, and their scripted forward has
-# argument checks with aten::__contains__/__not__/__is__, prim::Uninitialized and
-# prim::unchecked_cast. None of these has a built-in handler yet (they belong to the tensor and
-# prim families). Each stand-in below is used only while the default registry lacks that op.
-def _zeros(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::zeros(SymInt[] size, *, ScalarType? dtype=None, ...) -> Tensor"""
-    size = ctx.cast(ctx.as_tensor(ctx.entry(node.input("size"))), ir.DataType.INT64)
-    code = ctx.entry(node.input("dtype"))
-    dtype = ir.DataType.FLOAT if code is None else dtypes.from_scalar_type(int(code))  # type: ignore[call-overload]
-    zero = ir.tensor(np.zeros(1, dtypes.to_numpy(dtype)))
-    return ctx.op("ConstantOfShape", size, value=zero)
-
-
-def _contains(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::__contains__.int_list(int[] l, int item) -> bool (constants only)"""
-    return ctx.const(node.inputs[1]) in ctx.const(node.inputs[0])  # type: ignore[operator]
-
-
-def _not(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::__not__(bool self) -> bool (constants only)"""
-    return not ctx.const(node.inputs[0])
-
-
-def _is(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::__is__(t1 self, t2 obj) -> bool, when one side is None; __isnot__ likewise"""
-    a, b = (ctx.entry(v) for v in node.inputs[:2])
-    if a is not None and b is not None:
-        raise Unsupported("stand-in: `is` between two values that are not None")
-    return (a is b) == (node.kind == "aten::__is__")
-
-
-def _uninitialized(ctx: TranslationContext, node: TSNode) -> Entry:
-    """prim::Uninitialized() -> Any (the value of a branch that raises)"""
-    return None
-
-
-def _unchecked_cast(ctx: TranslationContext, node: TSNode) -> Entry:
-    """prim::unchecked_cast(t x) -> t"""
-    return ctx.entry(node.inputs[0])
-
-
-_STAND_INS = {
-    "aten::zeros": _zeros,
-    "aten::__contains__": _contains,
-    "aten::__not__": _not,
-    "aten::__is__": _is,
-    "aten::__isnot__": _is,
-    "prim::Uninitialized": _uninitialized,
-    "prim::unchecked_cast": _unchecked_cast,
-}
-
-
-def _registry() -> OpRegistry:
-    registry = default_registry()
-    for name, fn in _STAND_INS.items():
-        kind, _, overload = name.partition(".")
-        if registry.lookup(kind, overload, 17) is None:
-            registry.register(name)(fn)
-    return registry
-
-
-@pytest.fixture(autouse=True)
-def _with_stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(converter.api, "default_registry", _registry)
 
 
 # ---- modules -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from torch import nn
 
 from converter import ConvertOptions, convert
 from tests.harness import OpCase, assert_parity, onnx_op_types, save_archive
+from tests.models import Fn, fn
 
 
 def _x() -> tuple[torch.Tensor, ...]:
@@ -27,32 +28,6 @@ def _xy() -> tuple[torch.Tensor, ...]:
 
 def _col() -> tuple[torch.Tensor, ...]:
     return (torch.randn(2, 3, 1),)
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor) -> object:
-        return self.fn(x)  # type: ignore[operator]
-
-
-class _Fn2(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> object:
-        return self.fn(x, y)  # type: ignore[operator]
-
-
-def _fn(fn: object) -> object:
-    return lambda: _Fn(fn)
-
-
-def _fn2(fn: object) -> object:
-    return lambda: _Fn2(fn)
 
 
 # ---- scripted modules (TorchScript cannot script lambdas) -------------------------------------
@@ -164,132 +139,130 @@ _T = frozenset({"Transpose"})
 
 CASES = [
     # reshapes
-    OpCase("flatten_1", _fn(lambda x: x.flatten(1)), _x4, expect_ops=frozenset({"Flatten"})),
-    OpCase("flatten_all", _fn(lambda x: x.flatten()), _x4, expect_ops=_RESHAPE),
-    OpCase("flatten_mid", _fn(lambda x: x.flatten(1, 2)), _x4, expect_ops=_RESHAPE),
-    OpCase("flatten_neg", _fn(lambda x: x.flatten(-2)), _x4, expect_ops=_RESHAPE),
+    OpCase("flatten_1", fn(lambda x: x.flatten(1)), _x4, expect_ops=frozenset({"Flatten"})),
+    OpCase("flatten_all", fn(lambda x: x.flatten()), _x4, expect_ops=_RESHAPE),
+    OpCase("flatten_mid", fn(lambda x: x.flatten(1, 2)), _x4, expect_ops=_RESHAPE),
+    OpCase("flatten_neg", fn(lambda x: x.flatten(-2)), _x4, expect_ops=_RESHAPE),
     OpCase("flatten_module", lambda: nn.Flatten(), _x4, expect_ops=frozenset({"Flatten"})),
     OpCase("flatten_scripted", lambda: nn.Flatten(), _x4, mode="script"),
     OpCase(
         "view_batch",
-        _fn(lambda x: x.view(x.size(0), -1)),
+        fn(lambda x: x.view(x.size(0), -1)),
         _x,
         expect_ops=frozenset({"Shape", "Gather", "Reshape", "Concat"}),
     ),
     OpCase("view_batch_scripted", ViewBatch, _x, mode="script"),
     OpCase("view_shape_index_scripted", ViewShapeIndex, _x, mode="script"),
     OpCase("unpack_shape_scripted", UnpackShape, _x, mode="script"),
-    OpCase("reshape_minus_one", _fn(lambda x: x.reshape(-1, 4)), _x, expect_ops=_RESHAPE),
-    OpCase("reshape_runtime", _fn(lambda x: x.reshape(x.size(0), 2, 6)), _x),
-    OpCase("view_as", _fn2(lambda x, y: x.flatten(1).view_as(y)), _xy),
-    OpCase("reshape_as", _fn2(lambda x, y: x.transpose(1, 2).reshape_as(y)), _xy),
-    OpCase("unflatten", _fn(lambda x: x.unflatten(2, (2, 2))), _x, expect_ops=_RESHAPE),
+    OpCase("reshape_minus_one", fn(lambda x: x.reshape(-1, 4)), _x, expect_ops=_RESHAPE),
+    OpCase("reshape_runtime", fn(lambda x: x.reshape(x.size(0), 2, 6)), _x),
+    OpCase("view_as", fn(lambda x, y: x.flatten(1).view_as(y)), _xy),
+    OpCase("reshape_as", fn(lambda x, y: x.transpose(1, 2).reshape_as(y)), _xy),
+    OpCase("unflatten", fn(lambda x: x.unflatten(2, (2, 2))), _x, expect_ops=_RESHAPE),
     OpCase("shape_slice_scripted", ShapeSlice, _x4, mode="script"),
     # axes
-    OpCase("permute", _fn(lambda x: x.permute(2, 0, 1)), _x, expect_ops=_T),
-    OpCase("permute_neg", _fn(lambda x: x.permute(0, -1, 1)), _x, expect_ops=_T),
-    OpCase("transpose", _fn(lambda x: x.transpose(1, 2)), _x, expect_ops=_T),
-    OpCase("transpose_neg", _fn(lambda x: x.transpose(-1, 0)), _x, expect_ops=_T),
-    OpCase("t", _fn(lambda x: x.t()), lambda: (torch.randn(2, 5),), expect_ops=_T),
+    OpCase("permute", fn(lambda x: x.permute(2, 0, 1)), _x, expect_ops=_T),
+    OpCase("permute_neg", fn(lambda x: x.permute(0, -1, 1)), _x, expect_ops=_T),
+    OpCase("transpose", fn(lambda x: x.transpose(1, 2)), _x, expect_ops=_T),
+    OpCase("transpose_neg", fn(lambda x: x.transpose(-1, 0)), _x, expect_ops=_T),
+    OpCase("t", fn(lambda x: x.t()), lambda: (torch.randn(2, 5),), expect_ops=_T),
     OpCase(
-        "t_1d", _fn(lambda x: x.t() + 1), lambda: (torch.randn(5),), expect_ops=frozenset({"Add"})
+        "t_1d", fn(lambda x: x.t() + 1), lambda: (torch.randn(5),), expect_ops=frozenset({"Add"})
     ),
-    OpCase("mT", _fn(lambda x: x.mT), _x4, expect_ops=_T),
-    OpCase("movedim", _fn(lambda x: x.movedim(1, -1)), _x4, expect_ops=_T),
-    OpCase("contiguous", _fn(lambda x: x.transpose(1, 2).contiguous()), _x, expect_ops=_T),
-    OpCase("unsqueeze", _fn(lambda x: x.unsqueeze(1)), _x, expect_ops=frozenset({"Unsqueeze"})),
-    OpCase(
-        "unsqueeze_neg", _fn(lambda x: x.unsqueeze(-1)), _x, expect_ops=frozenset({"Unsqueeze"})
-    ),
-    OpCase("squeeze_dim", _fn(lambda x: x.squeeze(2)), _col, expect_ops=frozenset({"Squeeze"})),
-    OpCase("squeeze_noop", _fn(lambda x: x.squeeze(1) + 1), _col, expect_ops=frozenset({"Add"})),
+    OpCase("mT", fn(lambda x: x.mT), _x4, expect_ops=_T),
+    OpCase("movedim", fn(lambda x: x.movedim(1, -1)), _x4, expect_ops=_T),
+    OpCase("contiguous", fn(lambda x: x.transpose(1, 2).contiguous()), _x, expect_ops=_T),
+    OpCase("unsqueeze", fn(lambda x: x.unsqueeze(1)), _x, expect_ops=frozenset({"Unsqueeze"})),
+    OpCase("unsqueeze_neg", fn(lambda x: x.unsqueeze(-1)), _x, expect_ops=frozenset({"Unsqueeze"})),
+    OpCase("squeeze_dim", fn(lambda x: x.squeeze(2)), _col, expect_ops=frozenset({"Squeeze"})),
+    OpCase("squeeze_noop", fn(lambda x: x.squeeze(1) + 1), _col, expect_ops=frozenset({"Add"})),
     OpCase(
         "squeeze_dims",
-        _fn(lambda x: x.unsqueeze(1).squeeze((1, 3))),
+        fn(lambda x: x.unsqueeze(1).squeeze((1, 3))),
         _col,
         expect_ops=frozenset({"Unsqueeze", "Squeeze"}),
     ),
     OpCase(
         "squeeze_all_static",
-        _fn(lambda x: x.squeeze()),
+        fn(lambda x: x.squeeze()),
         _col,
         dynamic_batch=False,
         expect_ops=frozenset({"Squeeze"}),
     ),
     OpCase(
-        "squeeze_all_dynamic", _fn(lambda x: x.squeeze()), _col, expect_ops=frozenset({"Squeeze"})
+        "squeeze_all_dynamic", fn(lambda x: x.squeeze()), _col, expect_ops=frozenset({"Squeeze"})
     ),
     OpCase(
         "squeeze_batch_dynamic",
-        _fn(lambda x: x.squeeze(0) + 1),
+        fn(lambda x: x.squeeze(0) + 1),
         _col,
         expect_ops=frozenset({"Add"}),
     ),
     OpCase("squeeze_scripted", SqueezeScripted, _col, mode="script"),
     # broadcasting and tiling
-    OpCase("expand_keep", _fn(lambda x: x[:, :1].expand(-1, 5, -1)), _x),
+    OpCase("expand_keep", fn(lambda x: x[:, :1].expand(-1, 5, -1)), _x),
     OpCase(
         "expand_new_dim",
-        _fn(lambda x: x.expand(3, -1, -1, -1)),
+        fn(lambda x: x.expand(3, -1, -1, -1)),
         _x,
         expect_ops=frozenset({"Expand"}),
     ),
     OpCase("expand_runtime_scripted", ExpandRuntime, _x, mode="script"),
     OpCase("expand_cls_token", ClsToken, _x),
     OpCase("expand_cls_token_scripted", ClsToken, _x, mode="script"),
-    OpCase("expand_as", _fn2(lambda x, y: x[:, :, :1].expand_as(y)), _xy),
-    OpCase("repeat", _fn(lambda x: x.repeat(1, 2, 3)), _x, expect_ops=frozenset({"Tile"})),
+    OpCase("expand_as", fn(lambda x, y: x[:, :, :1].expand_as(y)), _xy),
+    OpCase("repeat", fn(lambda x: x.repeat(1, 2, 3)), _x, expect_ops=frozenset({"Tile"})),
     OpCase(
         "repeat_more_dims",
-        _fn(lambda x: x.repeat(2, 1, 1, 2)),
+        fn(lambda x: x.repeat(2, 1, 1, 2)),
         _x,
         expect_ops=frozenset({"Unsqueeze", "Tile"}),
     ),
     OpCase("repeat_scripted", RepeatScripted, _x, mode="script"),
     # slicing
-    OpCase("slice_start", _fn(lambda x: x[:, 1:]), _x, expect_ops=frozenset({"Slice"})),
-    OpCase("slice_neg", _fn(lambda x: x[:, -2:, :-1]), _x, expect_ops=frozenset({"Slice"})),
-    OpCase("slice_step", _fn(lambda x: x[:, ::2, 1::2]), _x, expect_ops=frozenset({"Slice"})),
-    OpCase("slice_huge_end", _fn(lambda x: x[..., 1:9223372036854775807]), _x),
+    OpCase("slice_start", fn(lambda x: x[:, 1:]), _x, expect_ops=frozenset({"Slice"})),
+    OpCase("slice_neg", fn(lambda x: x[:, -2:, :-1]), _x, expect_ops=frozenset({"Slice"})),
+    OpCase("slice_step", fn(lambda x: x[:, ::2, 1::2]), _x, expect_ops=frozenset({"Slice"})),
+    OpCase("slice_huge_end", fn(lambda x: x[..., 1:9223372036854775807]), _x),
     OpCase("slice_runtime_scripted", SliceRuntime, _x, mode="script"),
-    OpCase("narrow", _fn(lambda x: x.narrow(1, 1, 2)), _x, expect_ops=frozenset({"Slice"})),
-    OpCase("narrow_neg", _fn(lambda x: x.narrow(2, -2, 2)), _x, expect_ops=frozenset({"Slice"})),
+    OpCase("narrow", fn(lambda x: x.narrow(1, 1, 2)), _x, expect_ops=frozenset({"Slice"})),
+    OpCase("narrow_neg", fn(lambda x: x.narrow(2, -2, 2)), _x, expect_ops=frozenset({"Slice"})),
     OpCase("narrow_runtime_scripted", NarrowRuntime, _x, mode="script"),
-    OpCase("select", _fn(lambda x: x[:, 1]), _x, expect_ops=frozenset({"Gather"})),
-    OpCase("select_neg", _fn(lambda x: x[:, :, -1]), _x, expect_ops=frozenset({"Gather"})),
-    OpCase("select_batch", _fn(lambda x: x.select(0, -1)), _x, expect_ops=frozenset({"Gather"})),
+    OpCase("select", fn(lambda x: x[:, 1]), _x, expect_ops=frozenset({"Gather"})),
+    OpCase("select_neg", fn(lambda x: x[:, :, -1]), _x, expect_ops=frozenset({"Gather"})),
+    OpCase("select_batch", fn(lambda x: x.select(0, -1)), _x, expect_ops=frozenset({"Gather"})),
     # splitting
-    OpCase("chunk", _fn(lambda x: x.chunk(2, 2)), _x, expect_ops=frozenset({"Split"})),
-    OpCase("chunk_uneven", _fn(lambda x: x.chunk(3, 2)), _x, expect_ops=frozenset({"Split"})),
-    OpCase("chunk_fewer", _fn(lambda x: x.chunk(4, 1)), _x, expect_ops=frozenset({"Split"})),
+    OpCase("chunk", fn(lambda x: x.chunk(2, 2)), _x, expect_ops=frozenset({"Split"})),
+    OpCase("chunk_uneven", fn(lambda x: x.chunk(3, 2)), _x, expect_ops=frozenset({"Split"})),
+    OpCase("chunk_fewer", fn(lambda x: x.chunk(4, 1)), _x, expect_ops=frozenset({"Split"})),
     OpCase("chunk_scripted", ChunkGetItem, _x, mode="script"),
-    OpCase("split", _fn(lambda x: x.split(3, 2)), _x, expect_ops=frozenset({"Split"})),
-    OpCase("split_sizes", _fn(lambda x: x.split([1, 3], 2)), _x, expect_ops=frozenset({"Split"})),
+    OpCase("split", fn(lambda x: x.split(3, 2)), _x, expect_ops=frozenset({"Split"})),
+    OpCase("split_sizes", fn(lambda x: x.split([1, 3], 2)), _x, expect_ops=frozenset({"Split"})),
     OpCase("split_scripted", SplitUnpack, _x, mode="script"),
     OpCase("split_sizes_scripted", SplitSizesScripted, _x, mode="script"),
-    OpCase("unbind", _fn(lambda x: x.unbind(1)), _x, expect_ops=frozenset({"Split", "Squeeze"})),
+    OpCase("unbind", fn(lambda x: x.unbind(1)), _x, expect_ops=frozenset({"Split", "Squeeze"})),
     OpCase("unbind_scripted", UnbindScripted, _x, mode="script"),
     OpCase("unsafe_splits_scripted", UnsafeSplitsScripted, _x, mode="script"),
     # joining
     OpCase(
-        "cat", _fn(lambda x: torch.cat([x, x * 2], 1)), _x, expect_ops=frozenset({"Mul", "Concat"})
+        "cat", fn(lambda x: torch.cat([x, x * 2], 1)), _x, expect_ops=frozenset({"Mul", "Concat"})
     ),
     OpCase(
-        "cat_neg", _fn2(lambda x, y: torch.cat((x, y), -1)), _xy, expect_ops=frozenset({"Concat"})
+        "cat_neg", fn(lambda x, y: torch.cat((x, y), -1)), _xy, expect_ops=frozenset({"Concat"})
     ),
     OpCase(
         "cat_promote",
-        _fn(lambda x: torch.cat([x, (x > 0).long()], 0)),
+        fn(lambda x: torch.cat([x, (x > 0).long()], 0)),
         _x,
         expect_ops=frozenset({"Greater", "Cast", "Concat"}),
     ),
     OpCase(
         "stack",
-        _fn2(lambda x, y: torch.stack([x, y], 1)),
+        fn(lambda x, y: torch.stack([x, y], 1)),
         _xy,
         expect_ops=frozenset({"Unsqueeze", "Concat"}),
     ),
-    OpCase("stack_last", _fn2(lambda x, y: torch.stack([x, y], -1)), _xy),
+    OpCase("stack_last", fn(lambda x, y: torch.stack([x, y], -1)), _xy),
     OpCase("cat_stack_scripted", CatStackScripted, _x, mode="script"),
 ]
 
@@ -301,7 +274,7 @@ def test_parity(case: OpCase, tmp_path: Path) -> None:
 
 # ---- dynamic batch: sizes from x.size(0) stay dynamic, constant sizes pin the dim -----------
 def test_view_from_size_stays_dynamic(tmp_path: Path) -> None:
-    case = OpCase("view_dynamic", _fn(lambda x: x.view(x.size(0), -1)), _x)
+    case = OpCase("view_dynamic", fn(lambda x: x.view(x.size(0), -1)), _x)
     result, report = assert_parity(case, tmp_path)
     assert result.inputs[0].dims[0] == "batch"
     assert not result.warnings
@@ -311,7 +284,7 @@ def test_view_from_size_stays_dynamic(tmp_path: Path) -> None:
 
 
 def test_view_constant_batch_is_pinned(tmp_path: Path) -> None:
-    module = _Fn(lambda x: x.view(2, -1)).eval()
+    module = Fn(lambda x: x.view(2, -1)).eval()
     inputs = _x()
     archive = save_archive(module, inputs, tmp_path / "baked.pt")
     out = tmp_path / "baked.onnx"
@@ -320,14 +293,14 @@ def test_view_constant_batch_is_pinned(tmp_path: Path) -> None:
     assert any("batch" in w for w in result.warnings), result.warnings
     dim = onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[0]
     assert dim.dim_value == 2
-    case = OpCase("view_baked", lambda: _Fn(lambda x: x.view(2, -1)), _x)
+    case = OpCase("view_baked", lambda: Fn(lambda x: x.view(2, -1)), _x)
     _, report = assert_parity(case, tmp_path)
     assert not any(c.label.startswith("resized") for c in report.cases)
 
 
 def test_flatten_keeps_static_features(tmp_path: Path) -> None:
     """flatten(1) then chunk: the flattened size is known though the batch is symbolic."""
-    case = OpCase("flatten_chunk", _fn(lambda x: x.view(x.size(0), -1).chunk(3, 1)), _x4)
+    case = OpCase("flatten_chunk", fn(lambda x: x.view(x.size(0), -1).chunk(3, 1)), _x4)
     result, _ = assert_parity(case, tmp_path)
     assert result.inputs[0].dims[0] == "batch"
     assert "Split" in onnx_op_types(tmp_path / "flatten_chunk.onnx")
@@ -336,7 +309,7 @@ def test_flatten_keeps_static_features(tmp_path: Path) -> None:
 def test_chunk_of_symbolic_dim_is_refused(tmp_path: Path) -> None:
     from converter.errors import TranslationError
 
-    module = _Fn(lambda x: x.chunk(2, 0)).eval()
+    module = Fn(lambda x: x.chunk(2, 0)).eval()
     inputs = (torch.randn(4, 3),)
     archive = save_archive(module, inputs, tmp_path / "c.pt")
     with pytest.raises(TranslationError, match="run time"):
@@ -348,14 +321,14 @@ def test_squeeze_of_batch_traced_at_one(tmp_path: Path) -> None:
     the batch dim is static."""
     from converter.errors import TranslationError
 
-    module = _Fn(lambda x: x.squeeze()).eval()
+    module = Fn(lambda x: x.squeeze()).eval()
     inputs = (torch.randn(1, 3, 1),)
     archive = save_archive(module, inputs, tmp_path / "s.pt")
     with pytest.raises(TranslationError, match="traced at size 1"):
         convert(archive, tmp_path / "s.onnx", inputs)
     static = OpCase(
         "squeeze_static_one",
-        lambda: _Fn(lambda x: x.squeeze()),
+        lambda: Fn(lambda x: x.squeeze()),
         lambda: (torch.randn(1, 3, 1),),
         dynamic_batch=False,
         expect_ops=frozenset({"Squeeze"}),

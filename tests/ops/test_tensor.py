@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from tests.harness import OpCase, assert_parity
+from tests.models import fn
 
 
 def _x() -> tuple[torch.Tensor, ...]:
@@ -29,32 +30,6 @@ def _ints2() -> tuple[torch.Tensor, ...]:
 
 def _x_row() -> tuple[torch.Tensor, ...]:
     return torch.randn(2, 3, 4), torch.randn(4)
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor) -> object:
-        return self.fn(x)  # type: ignore[operator]
-
-
-class _Fn2(nn.Module):
-    def __init__(self, fn: object) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> object:
-        return self.fn(x, y)  # type: ignore[operator]
-
-
-def _fn(fn: object) -> object:
-    return lambda: _Fn(fn)
-
-
-def _fn2(fn: object) -> object:
-    return lambda: _Fn2(fn)
 
 
 # ---- scripted modules ------------------------------------------------------------------------
@@ -113,67 +88,67 @@ _CAST = frozenset({"Cast"})
 
 CASES = [
     # casts
-    OpCase("to_int32", _fn(lambda x: x.to(torch.int32)), _x, expect_ops=_CAST),
-    OpCase("to_double", _fn(lambda x: x.double()), _x, expect_ops=_CAST),
-    OpCase("to_half_back", _fn(lambda x: x.half().float()), _x, expect_ops=_CAST),
+    OpCase("to_int32", fn(lambda x: x.to(torch.int32)), _x, expect_ops=_CAST),
+    OpCase("to_double", fn(lambda x: x.double()), _x, expect_ops=_CAST),
+    OpCase("to_half_back", fn(lambda x: x.half().float()), _x, expect_ops=_CAST),
     OpCase(
-        "to_bool", _fn(lambda x: (x * 2).to(torch.bool)), _x, expect_ops=frozenset({"Mul", "Cast"})
+        "to_bool", fn(lambda x: (x * 2).to(torch.bool)), _x, expect_ops=frozenset({"Mul", "Cast"})
     ),
-    OpCase("to_from_int", _fn(lambda x: x.to(torch.float32)), _ints, expect_ops=_CAST),
-    OpCase("to_same", _fn(lambda x: x.to(torch.float32) + 1), _x, expect_ops=frozenset({"Add"})),
-    OpCase("to_other", _fn2(lambda x, y: x.long().to(y)), _xy, expect_ops=_CAST),
-    OpCase("to_device_dtype", _fn(lambda x: x.to("cpu", torch.int64)), _x, expect_ops=_CAST),
-    OpCase("type_as", _fn2(lambda x, y: x.long().type_as(y)), _xy, expect_ops=_CAST),
+    OpCase("to_from_int", fn(lambda x: x.to(torch.float32)), _ints, expect_ops=_CAST),
+    OpCase("to_same", fn(lambda x: x.to(torch.float32) + 1), _x, expect_ops=frozenset({"Add"})),
+    OpCase("to_other", fn(lambda x, y: x.long().to(y)), _xy, expect_ops=_CAST),
+    OpCase("to_device_dtype", fn(lambda x: x.to("cpu", torch.int64)), _x, expect_ops=_CAST),
+    OpCase("type_as", fn(lambda x, y: x.long().type_as(y)), _xy, expect_ops=_CAST),
     OpCase("casts_scripted", CastsScripted, _x, mode="script"),
     OpCase("type_as_scripted", TypeAsScripted, _xy, mode="script"),
     # identities
-    OpCase("clone", _fn(lambda x: x.clone() * 2), _x, expect_ops=frozenset({"Mul"})),
-    OpCase("detach", _fn(lambda x: x.detach() * 2), _x, expect_ops=frozenset({"Mul"})),
+    OpCase("clone", fn(lambda x: x.clone() * 2), _x, expect_ops=frozenset({"Mul"})),
+    OpCase("detach", fn(lambda x: x.detach() * 2), _x, expect_ops=frozenset({"Mul"})),
     OpCase(
         "identities_scripted", IdentitiesScripted, _x, mode="script", expect_ops=frozenset({"Add"})
     ),
     # fills
-    OpCase("zeros_like", _fn(lambda x: torch.zeros_like(x) + x), _x),
-    OpCase("ones_like", _fn(lambda x: torch.ones_like(x) - x), _x),
-    OpCase("full_like", _fn(lambda x: torch.full_like(x, 3.5) * x), _x),
-    OpCase("full_like_int", _fn(lambda x: torch.full_like(x, 7) + x), _ints),
-    OpCase("zeros_like_dtype", _fn(lambda x: torch.zeros_like(x, dtype=torch.int64)), _x),
+    OpCase("zeros_like", fn(lambda x: torch.zeros_like(x) + x), _x),
+    OpCase("ones_like", fn(lambda x: torch.ones_like(x) - x), _x),
+    OpCase("full_like", fn(lambda x: torch.full_like(x, 3.5) * x), _x),
+    OpCase("full_like_int", fn(lambda x: torch.full_like(x, 7) + x), _ints),
+    OpCase("zeros_like_dtype", fn(lambda x: torch.zeros_like(x, dtype=torch.int64)), _x),
     OpCase("fills_scripted", FillsScripted, _x, mode="script"),
     # masking and where
-    OpCase("masked_fill", _fn(lambda x: x.masked_fill(x > 0.5, -1.0)), _x),
-    OpCase("masked_fill_int", _fn(lambda x: x.masked_fill(x < 0, 9)), _ints),
+    OpCase("masked_fill", fn(lambda x: x.masked_fill(x > 0.5, -1.0)), _x),
+    OpCase("masked_fill_int", fn(lambda x: x.masked_fill(x < 0, 9)), _ints),
     OpCase(
         "masked_fill_tensor",
-        _fn(lambda x: x.masked_fill(x > 0, torch.tensor(2.0))),
+        fn(lambda x: x.masked_fill(x > 0, torch.tensor(2.0))),
         _x,
     ),
-    OpCase("masked_fill_broadcast", _fn2(lambda x, y: x.masked_fill(y > 0, 0.0)), _x_row),
-    OpCase("where", _fn2(lambda x, y: torch.where(x > y, x, y)), _xy),
-    OpCase("where_scalar_other", _fn(lambda x: torch.where(x > 0, x, 0.0)), _x),
-    OpCase("where_scalar_self", _fn(lambda x: torch.where(x > 0, 2.0, x)), _x),
-    OpCase("where_promote", _fn(lambda x: torch.where(x > 0, x, x.long())), _x),
-    OpCase("where_broadcast", _fn2(lambda x, y: torch.where(y > 0, x, y)), _x_row),
+    OpCase("masked_fill_broadcast", fn(lambda x, y: x.masked_fill(y > 0, 0.0)), _x_row),
+    OpCase("where", fn(lambda x, y: torch.where(x > y, x, y)), _xy),
+    OpCase("where_scalar_other", fn(lambda x: torch.where(x > 0, x, 0.0)), _x),
+    OpCase("where_scalar_self", fn(lambda x: torch.where(x > 0, 2.0, x)), _x),
+    OpCase("where_promote", fn(lambda x: torch.where(x > 0, x, x.long())), _x),
+    OpCase("where_broadcast", fn(lambda x, y: torch.where(y > 0, x, y)), _x_row),
     OpCase("where_scripted", WhereScripted, _x, mode="script"),
     OpCase(
         "where_indices",
-        _fn(lambda x: torch.where(x > 0)),
+        fn(lambda x: torch.where(x > 0)),
         _x,
         expect_ops=frozenset({"Greater", "NonZero", "Gather"}),
     ),
     # comparisons
-    OpCase("eq", _fn2(lambda x, y: x == y), _ints2, expect_ops=frozenset({"Equal"})),
-    OpCase("ne", _fn2(lambda x, y: x != y), _ints2, expect_ops=frozenset({"Equal", "Not"})),
-    OpCase("eq_bool", _fn2(lambda x, y: (x > 0) == (y > 0)), _xy),
-    OpCase("eq_float", _fn(lambda x: x == x.clamp(max=0.0)), _x),
-    OpCase("lt", _fn2(lambda x, y: x < y), _xy, expect_ops=frozenset({"Less"})),
-    OpCase("le", _fn2(lambda x, y: x <= y), _xy, expect_ops=frozenset({"LessOrEqual"})),
-    OpCase("gt_scalar", _fn(lambda x: x > 0.5), _x, expect_ops=frozenset({"Greater"})),
-    OpCase("ge_scalar_int", _fn(lambda x: x >= 1), _ints, expect_ops=frozenset({"GreaterOrEqual"})),
-    OpCase("eq_scalar_int", _fn(lambda x: x == 2), _ints, expect_ops=frozenset({"Equal"})),
-    OpCase("ne_scalar", _fn(lambda x: x != 0), _ints, expect_ops=frozenset({"Equal", "Not"})),
-    OpCase("lt_int_float", _fn(lambda x: x < 0.5), _ints, expect_ops=frozenset({"Cast", "Less"})),
-    OpCase("gt_bool", _fn2(lambda x, y: (x > 0) > (y > 0)), _xy),
-    OpCase("compare_broadcast", _fn2(lambda x, y: x <= y), _x_row),
+    OpCase("eq", fn(lambda x, y: x == y), _ints2, expect_ops=frozenset({"Equal"})),
+    OpCase("ne", fn(lambda x, y: x != y), _ints2, expect_ops=frozenset({"Equal", "Not"})),
+    OpCase("eq_bool", fn(lambda x, y: (x > 0) == (y > 0)), _xy),
+    OpCase("eq_float", fn(lambda x: x == x.clamp(max=0.0)), _x),
+    OpCase("lt", fn(lambda x, y: x < y), _xy, expect_ops=frozenset({"Less"})),
+    OpCase("le", fn(lambda x, y: x <= y), _xy, expect_ops=frozenset({"LessOrEqual"})),
+    OpCase("gt_scalar", fn(lambda x: x > 0.5), _x, expect_ops=frozenset({"Greater"})),
+    OpCase("ge_scalar_int", fn(lambda x: x >= 1), _ints, expect_ops=frozenset({"GreaterOrEqual"})),
+    OpCase("eq_scalar_int", fn(lambda x: x == 2), _ints, expect_ops=frozenset({"Equal"})),
+    OpCase("ne_scalar", fn(lambda x: x != 0), _ints, expect_ops=frozenset({"Equal", "Not"})),
+    OpCase("lt_int_float", fn(lambda x: x < 0.5), _ints, expect_ops=frozenset({"Cast", "Less"})),
+    OpCase("gt_bool", fn(lambda x, y: (x > 0) > (y > 0)), _xy),
+    OpCase("compare_broadcast", fn(lambda x, y: x <= y), _x_row),
     OpCase("compare_size_scripted", CompareSize, _x, mode="script"),
     OpCase(
         "compare_folded_scripted",
@@ -183,26 +158,26 @@ CASES = [
         expect_ops=frozenset({"Add"}),
     ),
     # clamp
-    OpCase("clamp", _fn(lambda x: x.clamp(-0.5, 0.5)), _x, expect_ops=frozenset({"Clip"})),
-    OpCase("clamp_min", _fn(lambda x: x.clamp(min=0.1)), _x, expect_ops=frozenset({"Clip"})),
-    OpCase("clamp_max", _fn(lambda x: x.clamp(max=0.1)), _x, expect_ops=frozenset({"Clip"})),
+    OpCase("clamp", fn(lambda x: x.clamp(-0.5, 0.5)), _x, expect_ops=frozenset({"Clip"})),
+    OpCase("clamp_min", fn(lambda x: x.clamp(min=0.1)), _x, expect_ops=frozenset({"Clip"})),
+    OpCase("clamp_max", fn(lambda x: x.clamp(max=0.1)), _x, expect_ops=frozenset({"Clip"})),
     OpCase(
-        "clamp_min_fn", _fn(lambda x: torch.clamp_min(x, 0.0)), _x, expect_ops=frozenset({"Clip"})
+        "clamp_min_fn", fn(lambda x: torch.clamp_min(x, 0.0)), _x, expect_ops=frozenset({"Clip"})
     ),
     OpCase(
-        "clamp_max_fn", _fn(lambda x: torch.clamp_max(x, 0.0)), _x, expect_ops=frozenset({"Clip"})
+        "clamp_max_fn", fn(lambda x: torch.clamp_max(x, 0.0)), _x, expect_ops=frozenset({"Clip"})
     ),
-    OpCase("clamp_int", _fn(lambda x: x.clamp(-2, 3)), _ints, expect_ops=frozenset({"Clip"})),
-    OpCase("clamp_int_float", _fn(lambda x: x.clamp(min=0.5)), _ints),
-    OpCase("clamp_inplace", _fn(lambda x: (x * 1).clamp_(0.0, 1.0)), _x),
-    OpCase("clamp_tensor", _fn2(lambda x, y: x.clamp(min=y)), _xy, expect_ops=frozenset({"Max"})),
+    OpCase("clamp_int", fn(lambda x: x.clamp(-2, 3)), _ints, expect_ops=frozenset({"Clip"})),
+    OpCase("clamp_int_float", fn(lambda x: x.clamp(min=0.5)), _ints),
+    OpCase("clamp_inplace", fn(lambda x: (x * 1).clamp_(0.0, 1.0)), _x),
+    OpCase("clamp_tensor", fn(lambda x, y: x.clamp(min=y)), _xy, expect_ops=frozenset({"Max"})),
     OpCase(
         "clamp_tensor_both",
-        _fn2(lambda x, y: torch.clamp(x, y, y + 1)),
+        fn(lambda x, y: torch.clamp(x, y, y + 1)),
         _x_row,
         expect_ops=frozenset({"Max", "Min", "Add"}),
     ),
-    OpCase("clip", _fn(lambda x: x.clip(-0.2, 0.2)), _x, expect_ops=frozenset({"Clip"})),
+    OpCase("clip", fn(lambda x: x.clip(-0.2, 0.2)), _x, expect_ops=frozenset({"Clip"})),
     OpCase("clamp_scripted", ClampScripted, _x, mode="script"),
 ]
 

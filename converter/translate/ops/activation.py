@@ -8,6 +8,7 @@ import onnx_ir as ir
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.ops.shape_util import erf
 from converter.translate.registry import handler
 
 __all__: list[str] = []
@@ -75,7 +76,7 @@ def aten_gelu(ctx: TranslationContext, node: TSNode) -> Entry:
         t = ctx.op("Tanh", ctx.op("Mul", inner, ctx.constant(math.sqrt(2 / math.pi), dtype)))
     else:
         # 0.5 * x * (1 + erf(x / sqrt(2)))
-        t = ctx.op("Erf", ctx.op("Mul", x, ctx.constant(1 / math.sqrt(2), dtype)))
+        t = erf(ctx, ctx.op("Mul", x, ctx.constant(1 / math.sqrt(2), dtype)), "exact gelu")
     half_x = ctx.op("Mul", x, ctx.constant(0.5, dtype))
     return ctx.op("Mul", half_x, ctx.op("Add", t, ctx.constant(1.0, dtype)))
 
@@ -83,7 +84,11 @@ def aten_gelu(ctx: TranslationContext, node: TSNode) -> Entry:
 @handler("aten::gelu", since_opset=20)
 def aten_gelu_20(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::gelu(Tensor self, *, str approximate='none') -> Tensor (ONNX Gelu, opset 20)"""
-    return ctx.op("Gelu", _x(ctx, node), approximate=ctx.const(node.input("approximate")))
+    x = _x(ctx, node)
+    approximate = ctx.const(node.input("approximate"))
+    if approximate == "none" and ctx.dtype(x) == ir.DataType.DOUBLE:
+        erf(ctx, x, "exact gelu")  # refused: no float64 kernel (ONNX Runtime's Gelu uses Erf)
+    return ctx.op("Gelu", x, approximate=approximate)
 
 
 @handler("aten::silu", "aten::silu_")

@@ -22,7 +22,7 @@ import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
-from converter.translate.ops.shape_util import tensor_list
+from converter.translate.ops.shape_util import erf, tensor_list
 from converter.translate.registry import handler
 
 __all__: list[str] = []
@@ -401,10 +401,10 @@ def aten_native_multi_head_attention(ctx: TranslationContext, node: TSNode) -> t
 
 def _gelu(ctx: TranslationContext, x: ir.Value) -> ir.Value:
     """Exact (erf) GELU: ONNX Gelu from opset 20, else 0.5 * x * (1 + erf(x / sqrt(2)))."""
-    if ctx.opset >= 20:
-        return ctx.op("Gelu", x)
     dtype = ctx.dtype(x)
-    t = ctx.op("Erf", ctx.op("Mul", x, ctx.constant(1 / math.sqrt(2), dtype)))
+    if ctx.opset >= 20 and dtype != ir.DataType.DOUBLE:
+        return ctx.op("Gelu", x)
+    t = erf(ctx, ctx.op("Mul", x, ctx.constant(1 / math.sqrt(2), dtype)), "exact gelu")
     half_x = ctx.op("Mul", x, ctx.constant(0.5, dtype))
     return ctx.op("Mul", half_x, ctx.op("Add", t, ctx.constant(1.0, dtype)))
 

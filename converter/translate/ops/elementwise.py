@@ -5,10 +5,14 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 
+import numpy as np
 import onnx_ir as ir
+import torch
 
 from converter.frontend.ts_ir import TSNode
+from converter.translate import dtypes
 from converter.translate.context import Entry, TranslationContext
+from converter.translate.ops.shape_util import erf
 from converter.translate.registry import handler
 
 __all__: list[str] = []
@@ -24,6 +28,47 @@ def _python_numbers(ctx: TranslationContext, *values: object) -> bool:
     return all(isinstance(ctx.entry(v), bool | int | float) for v in values)  # type: ignore[arg-type]
 
 
+def _scalar_const(ctx: TranslationContext, ts_value: torch._C.Value) -> bool:
+    """A Python number, or a 0-d tensor known at translation time (``prim::NumToTensor`` of a
+    static size, a traced constant like ``{2}``)."""
+    entry = ctx.entry(ts_value)
+    if isinstance(entry, bool | int | float):
+        return True
+    if isinstance(entry, torch.Tensor):
+        return entry.dim() == 0
+    return (
+        isinstance(entry, ir.Value)
+        and entry.const_value is not None
+        and entry.const_value.size == 1
+        and entry.shape is not None
+        and len(entry.shape) == 0
+    )
+
+
+def _fold(
+    ctx: TranslationContext,
+    a: torch._C.Value,
+    b: torch._C.Value,
+    fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    dtype: ir.DataType | None = None,
+) -> Entry | None:
+    """Shape arithmetic on 0-d constants, folded at translation time in the promoted dtype:
+    a Python number for two Python numbers, else a 0-d constant tensor; None if not constant."""
+    if not (_scalar_const(ctx, a) and _scalar_const(ctx, b)):
+        return None
+    if _python_numbers(ctx, a, b):  # Python arithmetic: int or double
+        with np.errstate(all="ignore"):
+            folded = np.asarray(fn(np.asarray(ctx.const(a)), np.asarray(ctx.const(b))))
+        return folded.item()  # type: ignore[no-any-return]
+    target = dtype or ctx.promote(a, b)
+    np_type = dtypes.to_numpy(target)
+    x = np.asarray(ctx.const(a)).astype(np_type)
+    y = np.asarray(ctx.const(b)).astype(np_type)
+    with np.errstate(all="ignore"):
+        result = np.asarray(fn(x, y)).astype(np_type)
+    return ctx.constant(result, target)
+
+
 def _binary(ctx: TranslationContext, node: TSNode, op_type: str, *, swap: bool = False) -> Entry:
     a, b = node.inputs[0], node.inputs[1]
     if swap:
@@ -31,6 +76,10 @@ def _binary(ctx: TranslationContext, node: TSNode, op_type: str, *, swap: bool =
     alpha = ctx.const(node.input("alpha")) if node.has_input("alpha") else 1
     if _python_numbers(ctx, a, b) and op_type in _FOLD:
         return _FOLD[op_type](ctx.const(a), alpha * ctx.const(b))  # type: ignore[operator]
+    if op_type in _FOLD:
+        folded = _fold(ctx, a, b, lambda x, y: _FOLD[op_type](x, y * alpha))  # type: ignore[arg-type,return-value]
+        if folded is not None:
+            return folded
     (x, y), _ = ctx.operands(a, b)
     if alpha != 1:
         y = ctx.op("Mul", y, ctx.constant(alpha, ctx.dtype(y)))
@@ -77,9 +126,12 @@ def aten_div(ctx: TranslationContext, node: TSNode) -> Entry:
     a, b = node.inputs[0], node.inputs[1]
     mode = ctx.const(node.input("rounding_mode")) if node.has_input("rounding_mode") else None
     dtype = ctx.promote(a, b)
+    if mode is None and not dtype.is_floating_point():
+        dtype = ir.DataType.FLOAT
+    folded = _fold(ctx, a, b, _DIVIDE[None if mode is None else str(mode)], dtype)
+    if folded is not None:
+        return folded
     if mode is None:
-        if not dtype.is_floating_point():
-            dtype = ir.DataType.FLOAT
         (x, y), _ = ctx.operands(a, b, dtype=dtype)
         return ctx.op("Div", x, y)
     (x, y), _ = ctx.operands(a, b, dtype=dtype)
@@ -89,6 +141,19 @@ def aten_div(ctx: TranslationContext, node: TSNode) -> Entry:
         q = ctx.op("Div", x, y)
         return ctx.op("Mul", ctx.op("Sign", q), ctx.op("Floor", ctx.op("Abs", q)))
     return ctx.op("Div", x, y)
+
+
+def _trunc_divide(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if np.issubdtype(x.dtype, np.integer):
+        return np.sign(x) * np.sign(y) * (np.abs(x) // np.abs(y))  # type: ignore[no-any-return]
+    return np.trunc(x / y)  # type: ignore[no-any-return]
+
+
+_DIVIDE: dict[str | None, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    None: np.true_divide,
+    "trunc": _trunc_divide,
+    "floor": np.floor_divide,
+}
 
 
 def _floor_divide(
@@ -161,6 +226,8 @@ def aten_unary_float(ctx: TranslationContext, node: TSNode) -> Entry:
         and not ctx.dtype(ctx.tensor(node.inputs[0])).is_floating_point()
     ):
         return ctx.tensor(node.inputs[0])
+    if kind == "aten::erf":
+        return erf(ctx, x, "erf")
     return ctx.op(_UNARY[kind], x)
 
 

@@ -20,6 +20,7 @@ from converter.translate.ops.shape_util import (
     INT64,
     INT64_MAX,
     first_input,
+    is_view,
     norm_axis,
     one_element,
     shape_range,
@@ -27,7 +28,7 @@ from converter.translate.ops.shape_util import (
 )
 from converter.translate.registry import handler
 
-__all__: list[str] = []
+__all__ = ["unview"]
 
 BOOL = ir.DataType.BOOL
 INT32 = ir.DataType.INT32
@@ -305,106 +306,10 @@ def aten_index_put(ctx: TranslationContext, node: TSNode) -> Entry:
     indices = _index_list(ctx, node.input("indices"))
     values = ctx.tensor(node.input("values"), ctx.dtype(x))
     accumulate = bool(ctx.const(node.input("accumulate")))
-    y = _index_put(ctx, x, indices, values, accumulate)
-    return _in_place(ctx, node, y)
+    return _index_put(ctx, x, indices, values, accumulate)
 
 
-# ---- in-place results ------------------------------------------------------------------------
-def _in_place(ctx: TranslationContext, node: TSNode, result: ir.Value) -> ir.Value:
-    """An in-place op that TorchScript's mutation removal left in place: later reads of the
-    tensor it wrote, and of the tensors that one is a view of, must see ``result``."""
-    if not node.kind.endswith("_"):
-        return result
-    target: torch._C.Value = node.inputs[0]
-    value = result
-    link: torch._C.Node | None = node.raw
-    while True:
-        _check_no_stale_alias(ctx, target, node.raw, link)
-        if target.node().owningBlock() != node.raw.owningBlock():
-            raise Unsupported(
-                "in-place write, inside a loop or branch, to a tensor defined outside it"
-            )
-        ctx.bind(target, value)
-        producer = target.node()
-        if not _is_view(producer):
-            return result
-        inputs = list(producer.inputs())
-        base = inputs[0] if inputs else None
-        if base is None or not isinstance(base.type(), torch._C.TensorType):
-            raise Unsupported(f"in-place write to the output of {producer.kind()}")
-        written = _unview(ctx, TSNode(producer), ctx.tensor(base), value)
-        if written is None:  # the "view" was a copy: its source is not affected
-            return result
-        target, link, value = base, producer, written
-
-
-def _is_view(raw: torch._C.Node) -> bool:
-    """True if the node's output may share memory with its first input."""
-    kind = raw.kind()
-    if kind in ("prim::Param", "prim::Constant"):
-        return False
-    if not kind.startswith("aten::"):
-        return True  # unknown: treated as a view (refused when written through)
-    schema = raw.schema()
-    if schema == "(no schema)":
-        return True
-    returns = torch._C.parse_schema(schema).returns
-    return any(r.alias_info is not None for r in returns)
-
-
-def _check_no_stale_alias(
-    ctx: TranslationContext,
-    value: torch._C.Value,
-    node: torch._C.Node,
-    link: torch._C.Node | None,
-) -> None:
-    """Refuse when a view of ``value`` taken before ``node`` is read after it."""
-    for use in value.uses():
-        user = use.user
-        if user is node or user is link or not user.isBefore(node):
-            continue
-        if _aliases(ctx, user) and any(_read_after(ctx, out, node) for out in user.outputs()):
-            raise Unsupported(
-                f"a view of the written tensor ({user.kind()}) is taken before the "
-                "in-place write and read after it"
-            )
-
-
-def _aliases(ctx: TranslationContext, user: torch._C.Node) -> bool:
-    """True if a node translated before may have made a view of its first input."""
-    if not user.kind().startswith("aten::") or not _is_view(user):
-        return False
-    if user.kind() in ("aten::to", "aten::type_as"):  # a view only when the dtype is kept
-        try:
-            source = ctx.entry(next(iter(user.inputs())))
-            made = ctx.entry(next(iter(user.outputs())))
-        except KeyError:
-            return True
-        if isinstance(source, ir.Value) and isinstance(made, ir.Value):
-            return source.dtype == made.dtype
-    return True
-
-
-def _read_after(ctx: TranslationContext, value: torch._C.Value, node: torch._C.Node) -> bool:
-    for use in value.uses():
-        user = use.user
-        if user.kind() == "prim::Return" or _after(user, node):
-            return True
-        if _aliases(ctx, user) and any(_read_after(ctx, out, node) for out in user.outputs()):
-            return True
-    return False
-
-
-def _after(a: torch._C.Node, b: torch._C.Node) -> bool:
-    block = b.owningBlock()
-    while a.owningBlock() != block:
-        owner = a.owningBlock().owningNode()
-        if owner is None:
-            return True
-        a = owner
-    return a != b and a.isAfter(b)
-
-
+# ---- writing through views ------------------------------------------------------------------
 _RESHAPING_VIEWS = (
     "aten::view",
     "aten::view_as",
@@ -415,9 +320,7 @@ _RESHAPING_VIEWS = (
 )
 
 
-def _unview(
-    ctx: TranslationContext, view: TSNode, base: ir.Value, new: ir.Value
-) -> ir.Value | None:
+def unview(ctx: TranslationContext, view: TSNode, base: ir.Value, new: ir.Value) -> ir.Value | None:
     """``base`` with the part that ``view`` shows replaced by ``new``; None if ``view`` made a
     copy (so writing to it leaves ``base`` as it was)."""
     kind = view.kind
@@ -428,7 +331,7 @@ def _unview(
         return new if ctx.dtype(base) == ctx.dtype(new) else None
     if kind in _RESHAPING_VIEWS:
         return ctx.op("Reshape", new, _shape_of(ctx, base))
-    if kind in ("aten::reshape", "aten::flatten") and not _is_view(view.inputs[0].node()):
+    if kind in ("aten::reshape", "aten::flatten") and not is_view(view.inputs[0].node()):
         # A view of a tensor made by a non-view op (contiguous): write back by reshaping.
         return ctx.op("Reshape", new, _shape_of(ctx, base))
     if kind in ("aten::transpose", "aten::permute", "aten::t", "aten::numpy_T"):
@@ -618,7 +521,7 @@ def aten_scatter(ctx: TranslationContext, node: TSNode) -> Entry:
             raise Unsupported(f"scatter with reduce={mode!r}")
         reduction = _SCATTER_REDUCE[str(mode)]
     y = _scatter_elements(ctx, x, index, updates, axis, reduction)
-    return _in_place(ctx, node, y)
+    return y
 
 
 @handler("aten::scatter_add", "aten::scatter_add_")
@@ -628,7 +531,7 @@ def aten_scatter_add(ctx: TranslationContext, node: TSNode) -> Entry:
     axis = norm_axis(ctx.const_int(node.input("dim")), ctx.rank(x))
     index = ctx.tensor(node.input("index"), INT64)
     src = _fit_to(ctx, ctx.tensor(node.input("src"), ctx.dtype(x)), index)
-    return _in_place(ctx, node, _scatter_elements(ctx, x, index, src, axis, "add"))
+    return _scatter_elements(ctx, x, index, src, axis, "add")
 
 
 _REDUCE_OP = {"sum": "add", "prod": "mul", "amax": "max", "amin": "min"}
@@ -679,7 +582,7 @@ def aten_scatter_reduce(ctx: TranslationContext, node: TSNode) -> Entry:
         y = _scatter_reduce(ctx, x, index, src, axis, reduce, include_self)
     else:
         raise Unsupported(f"scatter_reduce with reduce={reduce!r}")
-    return _in_place(ctx, node, y)
+    return y
 
 
 def _scatter_reduce(
@@ -726,7 +629,7 @@ def aten_index_fill(ctx: TranslationContext, node: TSNode) -> Entry:
     if rank == 0:
         mask = ctx.op("Reshape", mask, ctx.constant([], INT64))
     value = _scalar_arg(ctx, node.input("value"), ctx.dtype(x))
-    return _in_place(ctx, node, ctx.op("Where", mask, value, x))
+    return ctx.op("Where", mask, value, x)
 
 
 @handler("aten::index_add", "aten::index_add_", "aten::index_copy", "aten::index_copy_")
@@ -748,7 +651,7 @@ def aten_index_add(ctx: TranslationContext, node: TSNode) -> Entry:
         if not (ctx.is_const(alpha) and ctx.const(alpha) == 1):
             rows = ctx.op("Mul", rows, _scalar_arg(ctx, alpha, ctx.dtype(x)))
     y = _put_rows(ctx, x, axis, positions, rows, "add" if adding else None)
-    return _in_place(ctx, node, y)
+    return y
 
 
 # ---- masks -----------------------------------------------------------------------------------
@@ -890,4 +793,4 @@ def aten_tril(ctx: TranslationContext, node: TSNode) -> Entry:
     k = _int64(ctx, node.input("diagonal"))
     upper = int(node.kind.startswith("aten::triu"))
     y = ctx.cast(ctx.op("Trilu", ctx.cast(x, work), k, upper=upper), dtype)
-    return _in_place(ctx, node, y)
+    return y

@@ -33,6 +33,10 @@ def prim_list_unpack(ctx: TranslationContext, node: TSNode) -> tuple[Entry, ...]
     items = ctx.entry(node.inputs[0])
     if not isinstance(items, list | tuple) or len(items) != len(node.outputs):
         raise Unsupported(f"cannot unpack {type(items).__name__} into {len(node.outputs)} values")
+    source = ctx.origin(node.inputs[0]).node()
+    if source.kind() in ("prim::ListConstruct", "prim::TupleConstruct"):
+        for out, item in zip(node.outputs, source.inputs(), strict=True):
+            ctx.same_object(out, item)
     return tuple(items)
 
 
@@ -109,7 +113,11 @@ def prim_num_to_tensor(ctx: TranslationContext, node: TSNode) -> Entry:
 
 @handler("prim::device", "prim::dtype", "prim::layout")
 def prim_device(ctx: TranslationContext, node: TSNode) -> Entry:
-    """prim::device(Tensor a) -> Device; prim::dtype(Tensor a) -> int"""
+    """prim::device(Tensor a) -> Device; prim::dtype(Tensor a) -> int; prim::layout"""
+    if node.kind == "prim::device":
+        import torch
+
+        return torch.device("cpu")  # the device the reference runs on; ONNX has none
     if node.kind != "prim::dtype":
         return None
     from converter.translate import dtypes
@@ -124,6 +132,19 @@ def _scalar_type_code(dtype: object) -> int:
     codes.update({torch.float16: 5, torch.float32: 6, torch.float64: 7, torch.bool: 11})
     codes[torch.bfloat16] = 15
     return codes[dtype]  # type: ignore[index]
+
+
+@handler("prim::GetAttr")
+def prim_get_attr(ctx: TranslationContext, node: TSNode) -> Entry:
+    """prim::GetAttr[name](Module self) -> Any (an attribute freezing left: read from the module)"""
+    owner = ctx.entry(node.inputs[0])
+    name = node.raw.s("name")
+    if owner is None or not hasattr(owner, name):
+        raise Unsupported(f"attribute {name!r} of a module that is not known")
+    value = getattr(owner, name)
+    if hasattr(value, "detach"):  # a tensor: one initializer however often it is read
+        return ctx.initializer(node.outputs[0].debugName(), value.detach())
+    return value
 
 
 @handler("aten::warn")

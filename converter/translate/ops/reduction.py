@@ -120,8 +120,31 @@ def aten_amax(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor; amin likewise"""
     x = ctx.tensor(node.input("self"))
     op_type = "ReduceMax" if node.kind == "aten::amax" else "ReduceMin"
-    y = _reduce(ctx, op_type, _orderable(ctx, x), _axes(ctx, node, x), _keepdim(ctx, node))
+    y = _extreme(ctx, op_type, x, _axes(ctx, node, x), _keepdim(ctx, node))
     return _restore(ctx, y, x)
+
+
+def _extreme(
+    ctx: TranslationContext, op_type: str, x: ir.Value, axes: list[int] | None, keepdim: bool
+) -> ir.Value:
+    """ReduceMax/ReduceMin of any element type; NaN wins, as in PyTorch."""
+    if ctx.dtype(x).is_floating_point():
+        return _reduce_nan(ctx, op_type, x, axes, keepdim)
+    return _reduce(ctx, op_type, _orderable(ctx, x), axes, keepdim)
+
+
+def _arg_extreme(
+    ctx: TranslationContext, op_type: str, x: ir.Value, axis: int, keepdim: bool
+) -> ir.Value:
+    """ArgMax/ArgMin along ``axis``: the first NaN where there is one, as in PyTorch (ONNX
+    Runtime skips NaN)."""
+    index = ctx.op(op_type, _orderable(ctx, x), axis=axis, keepdims=int(keepdim))
+    if not ctx.dtype(x).is_floating_point():
+        return index
+    nan = ctx.cast(ctx.op("IsNaN", x), ir.DataType.INT32)
+    first_nan = ctx.op("ArgMax", nan, axis=axis, keepdims=int(keepdim))
+    has_nan = ctx.cast(_reduce(ctx, "ReduceMax", nan, [axis], keepdim), ir.DataType.BOOL)
+    return ctx.op("Where", has_nan, first_nan, index)
 
 
 @handler("aten::max", "aten::min")
@@ -135,37 +158,35 @@ def aten_max(ctx: TranslationContext, node: TSNode) -> Entry | tuple[Entry, ...]
     if node.overload not in ("", "dim"):
         raise Unsupported(f"{node.qualified_kind} (an out= variant)")
     x = ctx.tensor(node.input("self"))
-    ordered = _orderable(ctx, x)
     op_type = "ReduceMax" if is_max else "ReduceMin"
     if node.overload == "":
-        return _restore(ctx, _reduce(ctx, op_type, ordered, None, False), x)
+        return _restore(ctx, _extreme(ctx, op_type, x, None, False), x)
     keepdim = _keepdim(ctx, node)
     axes = _axes(ctx, node, x)
     if axes is None:  # a 0-d tensor: itself, at index 0
         return x, ctx.constant(0, INT64)
-    values = _restore(ctx, _reduce(ctx, op_type, ordered, axes, keepdim), x)
-    arg = "ArgMax" if is_max else "ArgMin"
-    indices = ctx.op(arg, ordered, axis=axes[0], keepdims=int(keepdim))
+    values = _restore(ctx, _extreme(ctx, op_type, x, axes, keepdim), x)
+    indices = _arg_extreme(ctx, "ArgMax" if is_max else "ArgMin", x, axes[0], keepdim)
     return values, indices
 
 
 @handler("aten::argmax", "aten::argmin")
 def aten_argmax(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor; argmin likewise"""
-    x = _orderable(ctx, ctx.tensor(node.input("self")))
+    x = ctx.tensor(node.input("self"))
     op_type = "ArgMax" if node.kind == "aten::argmax" else "ArgMin"
     keepdim = _keepdim(ctx, node)
     rank = ctx.rank(x)
     if ctx.is_none(node.input("dim")) or rank == 0:
         flat = ctx.op("Reshape", x, ctx.constant([-1], INT64))
-        index = ctx.op(op_type, flat, axis=0, keepdims=0)
+        index = _arg_extreme(ctx, op_type, flat, 0, False)
         if keepdim:
             return ctx.op("Reshape", index, ctx.constant([1] * rank, INT64))
         return index
     dim = ctx.const_int(node.input("dim"))
     if not -rank <= dim < rank:
         raise Unsupported(f"dim {dim} is out of range for a tensor of rank {rank}")
-    return ctx.op(op_type, x, axis=dim % rank, keepdims=int(keepdim))
+    return _arg_extreme(ctx, op_type, x, dim % rank, keepdim)
 
 
 # ---- statistics, norms, logsumexp, all/any, counts -------------------------------------------

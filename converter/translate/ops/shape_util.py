@@ -17,8 +17,10 @@ __all__ = [
     "INT64_MAX",
     "Dim",
     "dim_of_entry",
+    "erf",
     "first_input",
     "infer_minus_one",
+    "is_view",
     "known_dims",
     "norm_axis",
     "one_element",
@@ -196,3 +198,28 @@ def static_size(ctx: TranslationContext, x: ir.Value, axis: int, what: str) -> i
 
 
 # ---- reshapes --------------------------------------------------------------------------------
+
+
+def is_view(raw: torch._C.Node) -> bool:
+    """True if the node's output may share memory with its first input."""
+    kind = raw.kind()
+    if kind in ("prim::Param", "prim::Constant"):
+        return False
+    if not kind.startswith("aten::"):
+        return True  # unknown: treated as a view (refused when written through)
+    schema = raw.schema()
+    if schema == "(no schema)":
+        return True
+    returns = torch._C.parse_schema(schema).returns
+    return any(r.alias_info is not None for r in returns)
+
+
+def erf(ctx: TranslationContext, x: ir.Value, what: str) -> ir.Value:
+    """ONNX Erf; refused for float64, which ONNX Runtime's CPU provider has no kernel for (and
+    float32's erf is about 1e-7 off, far from float64's precision)."""
+    if ctx.dtype(x) == ir.DataType.DOUBLE:
+        raise Unsupported(
+            f"{what} of a float64 tensor: ONNX Runtime's CPU provider has no float64 Erf "
+            "kernel, and computing it in float32 would not match PyTorch; cast to float32 first"
+        )
+    return ctx.op("Erf", x)

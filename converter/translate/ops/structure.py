@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import onnx_ir as ir
+import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
@@ -46,12 +47,47 @@ def aten_len(ctx: TranslationContext, node: TSNode) -> Entry:
 
 @handler("aten::__is__", "aten::__isnot__")
 def aten_is(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::__is__(t1 self, t2 obj) -> bool (identity: only None checks are known statically)"""
+    """aten::__is__(t1 self, t2 obj) -> bool (identity: known for None, for one value seen twice
+    and for two different model inputs)"""
     a, b = ctx.entry(node.inputs[0]), ctx.entry(node.inputs[1])
-    if a is not None and b is not None:
-        raise Unsupported("an identity check between two values that are not None")
-    same = a is b
+    if a is None or b is None:
+        same = a is b
+    else:
+        first, second = ctx.origin(node.inputs[0]), ctx.origin(node.inputs[1])
+        if first.unique() == second.unique():
+            same = True
+        elif _graph_input(first) and _graph_input(second):
+            same = False  # separate ONNX inputs are separate tensors
+        elif _fresh(first) or _fresh(second):
+            same = False
+        else:
+            raise Unsupported(
+                "an identity check between two values that are not None (made by "
+                f"{first.node().kind()} and {second.node().kind()})"
+            )
     return same if node.kind == "aten::__is__" else not same
+
+
+# aten ops that may hand back their input object itself
+_MAY_RETURN_SELF = frozenset({"aten::to", "aten::type_as", "aten::contiguous", "aten::__getitem__"})
+
+
+def _fresh(value: torch._C.Value) -> bool:
+    """True if ``value`` is a tensor object an aten op just made (no other value is it)."""
+    node = value.node()
+    kind = node.kind()
+    if not kind.startswith("aten::") or kind in _MAY_RETURN_SELF or kind.endswith("_"):
+        return False
+    schema = node.schema()
+    if schema == "(no schema)":
+        return False
+    returns = torch._C.parse_schema(schema).returns
+    return all(r.alias_info is None or not r.alias_info.is_write for r in returns)
+
+
+def _graph_input(value: torch._C.Value) -> bool:
+    node = value.node()
+    return node.kind() == "prim::Param" and node.owningBlock().owningNode() is None
 
 
 @handler("aten::__not__")
@@ -75,6 +111,7 @@ def aten_contains(ctx: TranslationContext, node: TSNode) -> Entry:
 @handler("prim::unchecked_cast", "aten::_unwrap_optional")
 def prim_unchecked_cast(ctx: TranslationContext, node: TSNode) -> Entry:
     """prim::unchecked_cast(t x) -> t (a type refinement: the value is unchanged)"""
+    ctx.same_object(node.outputs[0], node.inputs[0])
     return ctx.entry(node.inputs[0])
 
 
@@ -82,3 +119,59 @@ def prim_unchecked_cast(ctx: TranslationContext, node: TSNode) -> Entry:
 def prim_uninitialized(ctx: TranslationContext, node: TSNode) -> Entry:
     """prim::Uninitialized() -> Any (a placeholder on paths that raise)"""
     return None
+
+
+# ---- questions about the run: an ONNX graph runs without autograd, autocast or nested tensors --
+@handler("aten::is_grad_enabled", "aten::is_autocast_enabled")
+def aten_is_grad_enabled(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::is_grad_enabled() -> bool; aten::is_autocast_enabled() -> bool: False in ONNX"""
+    return False
+
+
+@handler("prim::requires_grad", "prim::is_nested")
+def prim_requires_grad(ctx: TranslationContext, node: TSNode) -> Entry:
+    """prim::requires_grad(Tensor a) -> bool; prim::is_nested(Tensor a) -> bool: False in ONNX"""
+    return False
+
+
+@handler("prim::type")
+def prim_type(ctx: TranslationContext, node: TSNode) -> Entry:
+    """prim::type(Device self) -> str"""
+    device = ctx.entry(node.inputs[0])
+    if not isinstance(device, torch.device):
+        raise Unsupported(f"the type of a device that is not known ({device!r})")
+    return device.type
+
+
+# ---- strings and constant lists -------------------------------------------------------------
+@handler("aten::len.str")
+def aten_len_str(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::len.str(str s) -> int"""
+    return len(str(ctx.const(node.inputs[0])))
+
+
+@handler("aten::format")
+def aten_format(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::format(str self, ...) -> str (of constant arguments)"""
+    template = str(ctx.const(node.inputs[0]))
+    return template.format(*(_text(ctx.const(v)) for v in node.inputs[1:]))
+
+
+def _text(value: object) -> str:
+    """How TorchScript prints a value in a formatted string (floats with 17 significant
+    digits, and a trailing dot when whole: ``2.``)."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        text = f"{value:.17g}"
+        if text.lstrip("-").isdigit():
+            text += "."
+        return text
+    return str(value)
+
+
+@handler("aten::all.bool", "aten::all.int", "aten::any.bool", "aten::any.int")
+def aten_all_list(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::all.bool(bool[] self) -> bool; any.bool; all.int and any.int likewise"""
+    values = ctx.const(node.inputs[0])
+    if not isinstance(values, list | tuple):
+        raise Unsupported("all() or any() of a list computed at run time")
+    return all(values) if node.kind == "aten::all" else any(values)

@@ -104,6 +104,32 @@ def aten_full_like(ctx: TranslationContext, node: TSNode) -> Entry:
     return _fill_like(ctx, node, ctx.tensor(fill))
 
 
+@handler("aten::fill", "aten::fill_")
+def aten_fill(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!); fill_.Tensor"""
+    value = node.input("value")
+    if ctx.is_const(value):
+        return _fill_like(ctx, node, ctx.const(value))  # type: ignore[arg-type]
+    return _fill_like(ctx, node, ctx.tensor(value))
+
+
+@handler("aten::zero", "aten::zero_")
+def aten_zero(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::zero_(Tensor(a!) self) -> Tensor(a!)"""
+    return _fill_like(ctx, node, 0)
+
+
+@handler("aten::copy", "aten::copy_")
+def aten_copy(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)"""
+    x = _x(ctx, node)
+    src = ctx.tensor(node.input("src"), ctx.dtype(x))
+    y = ctx.op("Expand", src, ctx.op("Shape", x))
+    if x.shape is not None:
+        y.shape = ir.Shape(list(x.shape))
+    return y
+
+
 # ---- masking and selection -------------------------------------------------------------------
 @handler("aten::masked_fill", "aten::masked_fill_")
 def aten_masked_fill(ctx: TranslationContext, node: TSNode) -> Entry:
