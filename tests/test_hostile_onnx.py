@@ -124,3 +124,34 @@ def test_custom_domain_operator_is_named(tmp_path: Path) -> None:
         f"jit2onnx: error: {model}: operator com.example.ops::MatMul needs a custom-op library "
         "that ONNX Runtime does not have"
     )
+
+
+@pytest.mark.parametrize(
+    ("array", "problem"),
+    [
+        (np.ones((2, 4), np.float64), "input 'x' must be float32, got float64"),
+        (np.ones((2, 4, 1), np.float32), "input 'x' must have rank 2 [2, 4], got shape [2, 4, 1]"),
+        (np.ones((2, 5), np.float32), "input 'x' dim 1 must be 4, got shape [2, 5]"),
+    ],
+)
+def test_inputs_that_do_not_fit_are_refused(
+    tmp_path: Path, array: np.ndarray, problem: str
+) -> None:
+    model = _model(tmp_path)
+    inputs = tmp_path / "bad.npz"
+    np.savez(inputs, array)
+    result = CliRunner().invoke(main, ["run", str(model), "--inputs", str(inputs)])
+    assert result.exit_code == 5, result.output
+    assert result.output.strip() == f"jit2onnx: error: {model}: {problem}"
+
+
+def test_big_endian_inputs_are_read_as_their_values(tmp_path: Path) -> None:
+    model = _model(tmp_path)
+    inputs = tmp_path / "be.npz"
+    np.savez(inputs, np.arange(8, dtype=">f4").reshape(2, 4))
+    out = tmp_path / "out.npz"
+    args = ["run", str(model), "--inputs", str(inputs), "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    expected = np.arange(8, dtype=np.float32).reshape(2, 4) * 2  # x @ 2I
+    np.testing.assert_array_equal(np.load(out)["y"], expected)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.errors import RuntimeSessionError, error_line
+from converter.errors import InputError, RuntimeSessionError, error_line
 from converter.options import Provider
 from converter.runtime.model_file import check_domains, check_onnx_file
 
@@ -87,6 +87,32 @@ class Session:
         self.input_names = tuple(i.name for i in self._session.get_inputs())
         self.output_names = tuple(o.name for o in self._session.get_outputs())
         self.input_shapes = tuple(tuple(i.shape) for i in self._session.get_inputs())
+        self.input_types = tuple(str(i.type) for i in self._session.get_inputs())
+
+    def check_feeds(self, feeds: Mapping[str, np.ndarray]) -> None:
+        """InputError naming the first feed whose name, dtype, rank or static size is wrong."""
+        for name, shape, kind in zip(
+            self.input_names, self.input_shapes, self.input_types, strict=True
+        ):
+            if name not in feeds:
+                raise InputError(f"{self.label}: input {name!r} is missing")
+            array = np.asarray(feeds[name])
+            expected = _ONNX_TYPES.get(kind)
+            if expected is not None and array.dtype != expected:
+                raise InputError(
+                    f"{self.label}: input {name!r} must be {expected}, got {array.dtype}"
+                )
+            if len(shape) != array.ndim:
+                raise InputError(
+                    f"{self.label}: input {name!r} must have rank {len(shape)} {list(shape)}, "
+                    f"got shape {list(array.shape)}"
+                )
+            for dim, (want, got) in enumerate(zip(shape, array.shape, strict=True)):
+                if isinstance(want, int) and want != got:
+                    raise InputError(
+                        f"{self.label}: input {name!r} dim {dim} must be {want}, "
+                        f"got shape {list(array.shape)}"
+                    )
 
     def symbolic_dims(self) -> dict[int, tuple[int, ...]]:
         """Input index -> the dims that are symbolic (named or unknown) in the model."""
@@ -99,6 +125,7 @@ class Session:
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         """Run once; with IO binding (the default on CUDA) through device buffers."""
+        self.check_feeds(feeds)
         if self.io_binding:
             return self.bind(feeds).run()
         try:
@@ -143,6 +170,26 @@ class BoundRun:
         """Run and leave the outputs on the device (OrtValues), for timing loops."""
         self._session._session.run_with_iobinding(self._binding)
         return list(self._binding.get_outputs())
+
+
+# ONNX Runtime's input type names and the numpy dtypes that feed them.
+_ONNX_TYPES = {
+    f"tensor({name})": np.dtype(dtype)
+    for name, dtype in {
+        "float": "float32",
+        "double": "float64",
+        "float16": "float16",
+        "int8": "int8",
+        "int16": "int16",
+        "int32": "int32",
+        "int64": "int64",
+        "uint8": "uint8",
+        "uint16": "uint16",
+        "uint32": "uint32",
+        "uint64": "uint64",
+        "bool": "bool",
+    }.items()
+}
 
 
 def _onnxruntime() -> Any:
