@@ -40,6 +40,8 @@ def check_onnx_file(path: str | os.PathLike[str]) -> onnx.ModelProto:
         raise ModelLoadError(f"{p}: not an ONNX model (malformed protobuf: {e})") from e
     if not model.HasField("graph"):
         raise ModelLoadError(f"{p}: not an ONNX model (no graph)")
+    if not _texts_decode(model):
+        raise ModelLoadError(f"{p}: not an ONNX model (malformed protobuf: text that is not UTF-8)")
     for tensor in _tensors(model.graph):
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             _check_external(p, tensor)
@@ -87,6 +89,15 @@ def _check_external(p: Path, tensor: onnx.TensorProto) -> None:
         raise ModelLoadError(f"{where}: offset or length is not a number") from e
     if offset < 0 or length < 0 or offset + length > status.st_size:
         raise ModelLoadError(f"{where}: claims bytes beyond the end of the file")
+
+
+def _texts_decode(model: onnx.ModelProto) -> bool:
+    """Protobuf hands back bytes, not str, for string fields holding invalid UTF-8."""
+    graph = model.graph
+    texts = [t for prop in model.metadata_props for t in (prop.key, prop.value)]
+    texts += [v.name for v in (*graph.input, *graph.output)]
+    texts += [t for node in graph.node for t in (node.op_type, node.domain, node.name)]
+    return all(isinstance(t, str) for t in texts)
 
 
 def _nodes(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:
