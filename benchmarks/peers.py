@@ -209,7 +209,8 @@ def fixture_rows(fixture: Fixture, m: Measured, batch: int) -> list[Row]:
     size = f"{fixture.name} ({fixture.model.stat().st_size / 1024:.0f} KiB)"
     if not first.ok:
         verb = "refused" if first.refused else "failed"
-        return [Row(size, "jit2onnx", status=f"jit2onnx {verb}: {first.error}; peers skipped")]
+        reason = first.error.removeprefix(f"{fixture.model}: ")
+        return [Row(size, "jit2onnx", status=f"jit2onnx {verb}: {reason}; peers skipped")]
     rows = []
     for tool in (*TOOLS, TORCHSCRIPT):
         ok = [c for c in m.conversions.get(tool, []) if c.ok]

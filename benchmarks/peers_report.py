@@ -100,7 +100,7 @@ def _versions() -> str:
 def _commit(root: Path) -> str:
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(root), "describe", "--always", "--dirty"],
             capture_output=True,
             text=True,
             check=True,
@@ -244,7 +244,12 @@ def results_text(
     if quick:
         lines += ["> **Smoke run (`--quick`)**: few runs; these are not benchmark numbers.", ""]
     if busy:
-        lines += [f"> **The machine was busy** ({busy}): times and ratios are not reliable.", ""]
+        lines += [
+            f"> **The machine was busy** ({busy}): times and ratios are not reliable. "
+            "Multi-threaded TorchScript suffers most: its OpenMP threads wait at barriers for "
+            "peers the scheduler has put aside.",
+            "",
+        ]
     lines += [f"`{command}` at {stamp}; {settings}.", "", *table, "", "## Machine", "", *machine]
     lines += ["", "## Noise", "", *noise, "", "## How it is measured", "", *_METHOD, ""]
     return "\n".join(lines)
