@@ -72,7 +72,7 @@ class Conversion:
     refused: bool = False
 
 
-class Refused(Exception):
+class _Refused(Exception):
     """jit2onnx refused the archive with a ConversionError (as opposed to crashing)."""
 
 
@@ -130,7 +130,7 @@ def _run_jit2onnx(model: Path, inputs: Path, output: Path, opset: int) -> None:
             overwrite=True,
         )
     except ConversionError as e:
-        raise Refused(str(e)) from e
+        raise _Refused(str(e)) from e
 
 
 def _run_legacy(model: Path, inputs: Path, output: Path, opset: int) -> None:
@@ -218,7 +218,7 @@ def _child(tool: str, model: Path, inputs: Path, output: Path, opset: int) -> Co
     error, refused = "", False
     try:
         job()
-    except Refused as e:
+    except _Refused as e:
         error, refused = error_head(str(e)), True
     except Exception as e:
         error = error_head(f"{type(e).__name__}: {e}")
