@@ -189,11 +189,20 @@ def _prepare_pnnx(model: Path, inputs: Path, output: Path) -> list[str]:
     return _pnnx_command(local, inputs, output)
 
 
+def _pnnx_error(stderr: str) -> str:
+    """The line of pnnx's output that says what went wrong (not a C++ backtrace frame)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if "what():" in line:
+            return line.split("what():", 1)[1].strip()
+    plain = [line for line in lines if not line.startswith(("frame #", "Exception raised from"))]
+    return plain[-1] if plain else "(no output)"
+
+
 def _run_pnnx(command: list[str], output: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, cwd=output.parent)
     if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise RuntimeError(f"pnnx exit {done.returncode}: {lines[-1] if lines else ''}")
+        raise RuntimeError(f"pnnx exit {done.returncode}: {_pnnx_error(done.stderr)}")
     if not output.is_file():
         raise RuntimeError("pnnx wrote no ONNX file")
 
