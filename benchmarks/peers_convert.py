@@ -95,7 +95,8 @@ def measure(tool: str, model: Path, inputs: Path, output: Path, opset: int) -> C
         return Conversion(tool, ok=False, error="timed out after 1800 s")
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
-        return Conversion(tool, ok=False, error=error_head(done.stderr.strip().splitlines()[-1]))
+        last = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        return Conversion(tool, ok=False, error=error_head(last[-1]))
     return Conversion(**json.loads(lines[-1]))
 
 
