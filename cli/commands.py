@@ -251,28 +251,21 @@ def convert(
     with render.handle_errors(debug):
         if test_data is not None:
             check_target(test_data, force)  # refuse before converting, not after
+        verification = None
+        if and_verify or test_data is not None:
+            verification = VerifyOptions(provider=provider.lower(), device_id=device_id)  # type: ignore[arg-type]
         result = converter.convert(
             model,
             output,
             options=options,
             limits=limits,
             overwrite=force,
+            verification=verification,
+            emit_test_data=test_data,
             worker=worker,
             **examples,
         )
-        report = None
-        if and_verify or test_data is not None:
-            vopts = VerifyOptions(provider=provider.lower(), device_id=device_id)  # type: ignore[arg-type]
-            report = converter.verify(
-                model,
-                output,
-                options=vopts,
-                emit_test_data=test_data,
-                force=force,
-                limits=limits,
-                worker=worker,
-                **examples,
-            )
+        report = result.verification
         if as_json:
             data: dict[str, Any] = {"convert": result.to_dict()}
             if report is not None:

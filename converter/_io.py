@@ -7,11 +7,14 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
-import onnx_ir as ir
 
 from converter.errors import InputError, InternalError, OutputExistsError
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 __all__ = ["EXTERNAL_DATA_BYTES", "atomic_path", "check_output", "write_onnx"]
 
@@ -51,6 +54,8 @@ def write_onnx(model: ir.Model, output: str | os.PathLike[str], overwrite: bool)
 
     Returns the external data file when one was written.
     """
+    import onnx_ir as ir  # here, not at module level: atomic_path alone needs no IR
+
     dest = check_output(output, overwrite)
     weights = sum(
         v.const_value.nbytes for v in model.graph.initializers.values() if v.const_value is not None

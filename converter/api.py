@@ -1,31 +1,26 @@
-"""The public pipeline: load -> validate -> translate -> check -> write; verify, run, inspect."""
+"""The public entry points: convert, verify, inspect (each in a worker process), run.
+
+This module stays light: torch, ONNX IR and ONNX Runtime are imported by ``converter.pipeline``
+in the worker (or here, on first in-process use), so callers that only read results or refuse a
+file on sight never pay for them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
-import onnx_ir as ir
 
-from converter import __version__
-from converter._io import atomic_path, check_output, write_onnx
-from converter.errors import InputError, SourceLocation, TraceValidationError
+from converter._io import atomic_path
+from converter.errors import InputError, SourceLocation
 from converter.frontend.archive import scan_archive
-from converter.frontend.findings import Finding, ValidationReport
-from converter.frontend.load import TorchScriptModel, load
-from converter.frontend.validate import validate
+from converter.frontend.findings import ValidationReport
 from converter.inputs import load_inputs
 from converter.isolation import isolated
-from converter.metadata import model_properties
-from converter.optimize.api import optimize
-from converter.optimize.report import OptimizeReport
 from converter.options import (
     ArchiveLimits,
     ConvertOptions,
@@ -34,14 +29,14 @@ from converter.options import (
     VerifyOptions,
     WorkerOptions,
 )
-from converter.plan import Examples, bind_examples, check_reference, dim_groups, graph_inputs
 from converter.runtime.model_file import check_onnx_file
-from converter.runtime.session import Session
-from converter.runtime.verify import VerifyReport, verify_session
-from converter.testdata import check_target, write_test_data
-from converter.translate.ops import default_registry
-from converter.translate.registry import OpRegistry
-from converter.translate.translator import GraphInput, exported_nodes, op_histogram, translate
+
+if TYPE_CHECKING:
+    from converter.optimize.report import OptimizeReport
+    from converter.plan import Examples
+    from converter.runtime.verify import VerifyReport
+    from converter.translate.graph_input import GraphInput
+    from converter.translate.registry import OpRegistry
 
 __all__ = [
     "ConvertResult",
@@ -71,6 +66,7 @@ class ConvertResult:
     op_histogram: dict[str, int]
     seconds: float
     optimization: OptimizeReport | None = None
+    verification: VerifyReport | None = None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (the schema of ``convert --json``)."""
@@ -144,60 +140,30 @@ def convert(
     registry: OpRegistry | None = None,
     limits: ArchiveLimits | None = None,
     overwrite: bool = False,
+    verification: VerifyOptions | None = None,
+    emit_test_data: PathLike | None = None,
     worker: WorkerOptions | None = None,
 ) -> ConvertResult:
-    """Convert a TorchScript archive to an ONNX file; returns what was written."""
-    start = time.perf_counter()
-    opts = options or ConvertOptions()
-    check_output(output, overwrite)
-    ts = load(model, limits)
-    ts, arrays = bind_examples(ts, example_inputs, input_specs)
-    check_reference(ts, arrays)
-    groups = dim_groups(ts, arrays, opts)
-    report, failing = validate(ts, arrays, groups)
-    blocking = report.blocking(opts.allow_findings)
-    if blocking:
-        raise TraceValidationError(str(ts.path), blocking)
-    kept = [g for g in groups if g.name not in failing]
-    warnings = [f"dim {g.name!r} kept static at {g.size}" for g in groups if g.name in failing]
-    warnings += [f.render().splitlines()[0] for f in report.findings if f.severity != "note"]
-    inputs = graph_inputs(ts, arrays, kept)
-    sizes = {g.name: g.size for g in kept}
-    onnx_model = translate(ts, inputs, registry or default_registry(), opts.opset, sizes)
-    optimization = _optimize(onnx_model, ts, arrays, opts)
-    _add_metadata(onnx_model, ts, report, opts.opset)
-    _write_checked(onnx_model, output, overwrite)
-    return ConvertResult(
-        output=Path(output),
-        opset=opts.opset,
-        inputs=tuple(inputs),
-        outputs=tuple(o.name or "" for o in onnx_model.graph.outputs),
-        warnings=tuple(warnings),
-        notes=ts.notes,
-        findings=report,
-        op_histogram=op_histogram(ts.graph),
-        seconds=time.perf_counter() - start,
-        optimization=optimization,
-    )
+    """Convert a TorchScript archive to an ONNX file; returns what was written.
 
+    With ``verification`` (or ``emit_test_data=DIR``, which implies it) the written file is
+    also checked for parity against the module already loaded, as ``verify`` would, and the
+    result carries the report; ``overwrite`` then also replaces a non-empty DIR.
+    """
+    from converter import pipeline
 
-def _optimize(
-    model: ir.Model, ts: TorchScriptModel, arrays: Sequence[np.ndarray], opts: ConvertOptions
-) -> OptimizeReport | None:
-    """Run the optimizer at the options' level; with check_each_pass, against TorchScript."""
-    if opts.optimize_level == 0:
-        return None
-    reference = ts.run_arrays(arrays) if opts.check_each_pass else None
-    _, report = optimize(
+    return pipeline.convert(
         model,
-        opts.optimize_level,
-        disabled_passes=opts.disabled_passes,
-        check_each_pass=opts.check_each_pass,
-        inputs=list(arrays),
-        reference=reference,
-        onnxruntime_contrib=opts.onnxruntime_contrib,
+        output,
+        example_inputs,
+        input_specs=input_specs,
+        options=options,
+        registry=registry,
+        limits=limits,
+        overwrite=overwrite,
+        verification=verification,
+        emit_test_data=emit_test_data,
     )
-    return report
 
 
 @isolated(precheck=_scan_both)
@@ -218,25 +184,18 @@ def verify(
     With ``emit_test_data=DIR`` and parity, also writes the cases as an ONNX test-case directory
     (``force`` replaces a non-empty DIR).
     """
-    opts = options or VerifyOptions()
-    if emit_test_data is not None:
-        check_target(emit_test_data, force)
-    ts = load(model, limits)
-    ts, arrays = bind_examples(ts, example_inputs, input_specs)
-    session = Session(onnx_model, opts.provider, opts.device_id)
-    if len(session.input_names) != len(arrays):
-        raise InputError(
-            f"{onnx_model}: the ONNX model takes {len(session.input_names)} input(s), "
-            f"the archive {len(arrays)}"
-        )
-    findings = _recorded_findings(onnx_model)
-    if findings is None:  # not written by convert: check the archive as convert would
-        findings = validate(ts, arrays, dim_groups(ts, arrays, ConvertOptions()))[0].findings
-    report = verify_session(ts, session, arrays, opts, ts.notes, findings)
-    if emit_test_data is not None and report.ok:
-        names = (session.input_names, session.output_names)
-        write_test_data(emit_test_data, onnx_model, report, *names, force=force)
-    return report
+    from converter import pipeline
+
+    return pipeline.verify(
+        model,
+        onnx_model,
+        example_inputs,
+        input_specs=input_specs,
+        options=options,
+        emit_test_data=emit_test_data,
+        force=force,
+        limits=limits,
+    )
 
 
 def run(
@@ -247,6 +206,8 @@ def run(
     device_id: int = 0,
 ) -> dict[str, np.ndarray]:
     """Run an ONNX model in ONNX Runtime; returns outputs by name."""
+    from converter.runtime.session import Session
+
     session = Session(onnx_model, provider, device_id)
     if isinstance(inputs, str | os.PathLike):
         inputs = load_inputs(inputs, session.input_names)
@@ -273,21 +234,11 @@ def inspect(
     worker: WorkerOptions | None = None,
 ) -> InspectReport:
     """Describe an archive: inputs, operators, unsupported operators and trace findings."""
-    ts = load(model, limits)
-    target = opset or ConvertOptions().opset
-    reg = default_registry()
-    unsupported: dict[str, list[SourceLocation | None]] = {}
-    for node in exported_nodes(ts.graph):
-        if reg.lookup(node.kind, node.overload, target) is None:
-            unsupported.setdefault(node.qualified_kind, []).append(node.location)
-    if example_inputs is None and input_specs is None:
-        findings, _ = validate(ts)
-    else:
-        ts, arrays = bind_examples(ts, example_inputs, input_specs)
-        check_reference(ts, arrays)
-        findings, _ = validate(ts, arrays, dim_groups(ts, arrays, ConvertOptions()))
-    histogram = op_histogram(ts.graph)
-    return InspectReport(ts.path, ts.input_names, histogram, unsupported, ts.notes, findings)
+    from converter import pipeline
+
+    return pipeline.inspect(
+        model, example_inputs, input_specs=input_specs, opset=opset, limits=limits
+    )
 
 
 def save_outputs(
@@ -316,34 +267,3 @@ def summarize_outputs(outputs: Mapping[str, np.ndarray]) -> list[dict[str, objec
             }
         )
     return summary
-
-
-def _recorded_findings(onnx_model: PathLike) -> tuple[Finding, ...] | None:
-    """The findings convert stored in the model's metadata, if any."""
-    try:
-        proto = onnx.load(str(onnx_model), load_external_data=False)
-    except Exception:  # ONNX Runtime already loaded it; unreadable metadata is not fatal
-        return None
-    props = {p.key: p.value for p in proto.metadata_props}
-    if "jit2onnx.version" not in props:
-        return None
-    return tuple(Finding.from_dict(d) for d in json.loads(props.get("jit2onnx.findings", "[]")))
-
-
-def _add_metadata(
-    model: ir.Model, ts: TorchScriptModel, report: ValidationReport, opset: int
-) -> None:
-    digest = hashlib.sha256(ts.path.read_bytes()).hexdigest()
-    props = model_properties(
-        model,
-        version=__version__,
-        opset=opset,
-        source_sha256=digest,
-        findings=report.findings,
-        notes=ts.notes,
-    )
-    model.metadata_props.update(props)
-
-
-def _write_checked(model: ir.Model, output: PathLike, overwrite: bool) -> None:
-    write_onnx(model, output, overwrite)

@@ -17,15 +17,18 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
-import onnx_ir as ir
 
 from converter.errors import ModelLoadError
 from converter.frontend.findings import Finding
 from converter.options import Tolerance
 from converter.runtime.model_file import check_onnx_file
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 __all__ = [
     "ModelDescription",
@@ -155,6 +158,8 @@ def is_onnx_file(path: str | os.PathLike[str]) -> bool:
 
 def describe(onnx_model: str | os.PathLike[str]) -> ModelDescription:
     """Read an ONNX file's inputs, outputs and jit2onnx metadata."""
+    import onnx_ir as ir  # only here: listing results needs no IR
+
     path = Path(onnx_model)
     proto = check_onnx_file(path)  # refuses malformed files and escaping external data
     try:

@@ -15,7 +15,7 @@ from converter.frontend.probes import DimGroup
 from converter.inputs import load_inputs, random_inputs
 from converter.options import ConvertOptions, InputSpec
 from converter.translate import dtypes
-from converter.translate.translator import GraphInput
+from converter.translate.graph_input import GraphInput
 
 __all__ = [
     "ArrayLike",

@@ -14,15 +14,17 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
-import onnx_ir as ir
 
 from converter.errors import InputError
 from converter.metadata import PREFIX, tolerance_text
 from converter.options import Tolerance
-from converter.runtime.verify import VerifyReport
+
+if TYPE_CHECKING:
+    from converter.runtime.verify import VerifyReport
 
 __all__ = ["check_target", "write_test_data"]
 
@@ -86,6 +88,8 @@ def _write_tensors(
 ) -> None:
     if len(names) != len(arrays):
         raise InputError(f"{folder}: {len(arrays)} {kind}s for {len(names)} names")
+    import onnx_ir as ir  # written in the worker; listing results needs no IR
+
     for k, (name, array) in enumerate(zip(names, arrays, strict=True)):
         tensor = ir.serde.serialize_tensor(ir.Tensor(np.ascontiguousarray(array), name=name))
         (folder / f"{kind}_{k}.pb").write_bytes(tensor.SerializeToString())

@@ -19,6 +19,9 @@ __all__ = ["main"]
 def main(request: str, answer: str) -> None:
     """Run one pickled call and write its outcome."""
     target, args, kwargs, memory_limit, label = pickle.loads(Path(request).read_bytes())
+    # torch, ONNX IR and ONNX Runtime load before the limit: it bounds the model, not them.
+    import converter.pipeline  # noqa: F401
+
     _limit_memory(memory_limit)
     from converter.errors import ConversionError, WorkerError
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ def _resized_batch() -> int:
         return [feeds[0]]
 
     probe(run, _x(), [_BATCH])
-    return sizes[-1]
+    return next(s for s in sizes if s != _BATCH.size)
 
 
 def _shape_findings(fn: object, examples: list[np.ndarray] | None = None) -> list[str]:
@@ -61,3 +61,24 @@ def test_baked_size_is_reported() -> None:
     assert len(messages) == 1
     assert messages[0].startswith("dim 'batch' (traced at 2): output 0 has shape [2, ")
     assert messages[0].endswith("it does not follow the input")
+
+
+def _sizes_probed(batch: int, run_output: Callable[[np.ndarray], np.ndarray]) -> list[int]:
+    sizes: list[int] = []
+
+    def run(feeds: Sequence[np.ndarray]) -> list[np.ndarray]:
+        sizes.append(feeds[0].shape[0])
+        return [run_output(feeds[0])]
+
+    x = np.random.default_rng(1).standard_normal((batch, 4)).astype(np.float32)
+    probe(run, [x], [DimGroup("batch", batch, ((0, 0),), explicit=False)])
+    return sizes
+
+
+def test_value_probes_of_a_large_batch_use_a_few_rows() -> None:
+    # traced run, resize probe, then four runs on 3 rows (the odd batch keeps its parity)
+    assert _sizes_probed(33, lambda x: x * 2) == [33, 31, 3, 3, 3, 3]
+
+
+def test_value_probes_keep_the_traced_batch_when_it_is_baked_in() -> None:
+    assert _sizes_probed(32, lambda x: x.reshape(32, -1)) == [32, 30, 32, 32, 32]

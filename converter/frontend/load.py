@@ -33,6 +33,11 @@ class TorchScriptModel:
     arg_names: tuple[str, ...]
     notes: tuple[str, ...]
     layout: Layout
+    # The latest feeds and their outputs: the reference check, the probes' base run and the
+    # first parity case all run the same example arrays, which then run once.
+    _latest: list[tuple[np.ndarray, ...]] = dataclasses.field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -48,20 +53,36 @@ class TorchScriptModel:
         return dataclasses.replace(self, layout=layout)
 
     def run(self, *inputs: object) -> object:
-        """Run the original (unfrozen) module in eval mode on CPU."""
-        with torch.no_grad(), quiet_jit():
+        """Run the original (unfrozen) module in eval mode on CPU, in the plain interpreter.
+
+        The graph executor's profiling and fusion would cost more than the few reference runs
+        take (seconds for a scripted LSTM) and replace the module's own arithmetic with fused
+        kernels; the reference is the module as written.
+        """
+        with torch.no_grad(), quiet_jit(), torch.jit.optimized_execution(False):  # type: ignore[attr-defined]
             return self.module(*inputs)
 
     def run_arrays(self, feeds: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Run on flat numpy inputs; outputs flattened to numpy arrays in order."""
+        """Run on flat numpy inputs; outputs flattened to numpy arrays in order.
+
+        Called again with the very same array objects, it returns the outputs it kept.
+        """
+        if self._latest and _same_arrays(self._latest[0], feeds):
+            return list(self._latest[1])
         args = self.layout.rebuild([torch.from_numpy(np.array(a)) for a in feeds])
-        return flatten_outputs(self.run(*args))
+        outputs = flatten_outputs(self.run(*args))
+        self._latest[:] = [tuple(feeds), tuple(outputs)]
+        return outputs
 
     def raw_graph(self) -> torch._C.Graph:
         """The unfrozen forward graph with calls inlined (source ranges intact)."""
         graph: torch._C.Graph = self.module.graph.copy()
         torch._C._jit_pass_inline(graph)
         return graph
+
+
+def _same_arrays(kept: Sequence[np.ndarray], feeds: Sequence[np.ndarray]) -> bool:
+    return len(kept) == len(feeds) and all(a is b for a, b in zip(kept, feeds, strict=True))
 
 
 def flatten_outputs(result: object) -> list[np.ndarray]:

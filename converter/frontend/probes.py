@@ -13,6 +13,8 @@ from converter.frontend.findings import Finding
 __all__ = ["DimGroup", "probe"]
 
 Runner = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
+# Batches larger than this are cut to a few rows for the value probes.
+_FEW_ROWS = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +32,7 @@ def probe(
 ) -> tuple[list[Finding], set[str]]:
     """Findings from perturbed runs, and the dims the module cannot take at another size."""
     base = run(examples)
-    findings = _unchanging(run, examples, base)
+    findings: list[Finding] = []
     failing: set[str] = set()
     for group in groups:
         problem = _resize_problem(run, examples, base, group)
@@ -45,7 +47,29 @@ def probe(
                     "or compute sizes from x.size(...) inside the model",
                 )
             )
+    small = _fewer_rows(
+        examples, [g for g in groups if g.name == "batch" and g.name not in failing]
+    )
+    if small is not None:
+        try:
+            findings[:0] = _unchanging(run, small, run(small))
+            return findings, failing
+        except Exception:  # the module needs its rows: probe at the traced size
+            pass
+    findings[:0] = _unchanging(run, examples, base)
     return findings, failing
+
+
+def _fewer_rows(
+    examples: Sequence[np.ndarray], batch: Sequence[DimGroup]
+) -> list[np.ndarray] | None:
+    """The examples cut to 2 or 3 rows (the batch size's parity) where the batch dim works at
+    another size: the value probes then cost little on a large batch. None otherwise."""
+    if not batch or batch[0].size <= _FEW_ROWS:
+        return None
+    rows = 2 + batch[0].size % 2
+    members = {i for i, d in batch[0].members if d == 0}
+    return [a[:rows] if i in members else a for i, a in enumerate(examples)]
 
 
 def _unchanging(

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from converter import inputs as gen
 from converter.errors import ParityError, error_line
 from converter.frontend.findings import Finding
-from converter.frontend.load import TorchScriptModel
 from converter.options import VerifyOptions
 from converter.runtime.compare import OutputDiff, compare
-from converter.runtime.session import Session
+
+if TYPE_CHECKING:
+    from converter.frontend.load import TorchScriptModel
+    from converter.runtime.session import Session
 
 __all__ = ["CaseReport", "VerifyReport", "verify_session"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 
@@ -16,6 +15,7 @@ from converter.frontend.load import TorchScriptModel
 from converter.frontend.ts_ir import TSNode, walk
 from converter.translate import quant
 from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.graph_input import GraphInput
 from converter.translate.ops.mutation import is_in_place, write_back
 from converter.translate.registry import OpRegistry
 
@@ -28,15 +28,6 @@ __all__ = [
 ]
 
 _IR_VERSION = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11}
-
-
-@dataclasses.dataclass(frozen=True)
-class GraphInput:
-    """One ONNX graph input: name, dtype and dims (an int or a symbolic name each)."""
-
-    name: str
-    dtype: ir.DataType
-    dims: tuple[int | str, ...]
 
 
 def op_histogram(graph: torch._C.Graph) -> dict[str, int]:
