@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from converter.api import (
         ConvertResult,
+        InputInfo,
         InspectReport,
         convert,
         inspect,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 
 _SOURCES = {
     "ConvertResult": "converter.api",
+    "InputInfo": "converter.api",
     "InspectReport": "converter.api",
     "convert": "converter.api",
     "inspect": "converter.api",
@@ -127,6 +129,7 @@ __all__ = [
     "ConvertResult",
     "Finding",
     "InputError",
+    "InputInfo",
     "InputSpec",
     "InspectReport",
     "InternalError",

@@ -35,11 +35,11 @@ if TYPE_CHECKING:
     from converter.optimize.report import OptimizeReport
     from converter.plan import Examples
     from converter.runtime.verify import VerifyReport
-    from converter.translate.graph_input import GraphInput
     from converter.translate.registry import OpRegistry
 
 __all__ = [
     "ConvertResult",
+    "InputInfo",
     "InspectReport",
     "convert",
     "inspect",
@@ -53,12 +53,21 @@ PathLike = str | os.PathLike[str]
 
 
 @dataclasses.dataclass(frozen=True)
+class InputInfo:
+    """One input of the written ONNX graph: name, ONNX dtype name (``float``, ``int64``), dims."""
+
+    name: str
+    dtype: str
+    dims: tuple[int | str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class ConvertResult:
     """What ``convert`` wrote: the file, its inputs and outputs, findings and timing."""
 
     output: Path
     opset: int
-    inputs: tuple[GraphInput, ...]
+    inputs: tuple[InputInfo, ...]
     outputs: tuple[str, ...]
     warnings: tuple[str, ...]
     notes: tuple[str, ...]
@@ -74,8 +83,7 @@ class ConvertResult:
             "output": str(self.output),
             "opset": self.opset,
             "inputs": [
-                {"name": i.name, "dtype": i.dtype.name.lower(), "shape": list(i.dims)}
-                for i in self.inputs
+                {"name": i.name, "dtype": i.dtype, "shape": list(i.dims)} for i in self.inputs
             ],
             "outputs": list(self.outputs),
             "warnings": list(self.warnings),

@@ -20,7 +20,7 @@ import onnx_ir as ir
 
 from converter import __version__
 from converter._io import check_output, write_onnx
-from converter.api import ConvertResult, InspectReport
+from converter.api import ConvertResult, InputInfo, InspectReport
 from converter.errors import InputError, SourceLocation, TraceValidationError
 from converter.frontend.findings import Finding, ValidationReport
 from converter.frontend.load import TorchScriptModel, load
@@ -88,7 +88,7 @@ def convert(
     return ConvertResult(
         output=Path(output),
         opset=opts.opset,
-        inputs=tuple(inputs),
+        inputs=tuple(InputInfo(i.name, i.dtype.name.lower(), i.dims) for i in inputs),
         outputs=tuple(o.name or "" for o in onnx_model.graph.outputs),
         warnings=tuple(warnings),
         notes=ts.notes,

@@ -12,8 +12,7 @@ __all__ = ["format_convert", "format_description", "format_inspect", "format_ver
 def format_convert(result: ConvertResult) -> str:
     """One summary line, then warnings and notes."""
     ins = ", ".join(
-        f"{i.name} {i.dtype.name.lower()}[{','.join(str(d) for d in i.dims)}]"
-        for i in result.inputs
+        f"{i.name} {i.dtype}[{','.join(str(d) for d in i.dims)}]" for i in result.inputs
     )
     lines = [
         f"wrote {result.output} (opset {result.opset}; inputs: {ins}; "
