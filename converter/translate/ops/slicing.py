@@ -5,8 +5,9 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from converter.frontend.ts_ir import TSNode
-from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.context import Entry, RuntimeList, TranslationContext, Unsupported
 from converter.translate.dtypes import result_type
+from converter.translate.ops.lists import sequence_join
 from converter.translate.ops.shape_util import (
     INT64,
     INT64_MAX,
@@ -171,6 +172,9 @@ def _joined(ctx: TranslationContext, node: TSNode) -> list[ir.Value]:
 @handler("aten::cat")
 def aten_cat(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::cat(Tensor[] tensors, int dim=0) -> Tensor"""
+    items = ctx.entry(node.input("tensors"))
+    if isinstance(items, RuntimeList):
+        return sequence_join(ctx, items, ctx.const_int(node.input("dim")), new_axis=False)
     tensors = _joined(ctx, node)
     rank = max(ctx.rank(t) for t in tensors)
     # PyTorch skips 1-D empty tensors (the legacy way to start an accumulation).
@@ -184,6 +188,9 @@ def aten_cat(ctx: TranslationContext, node: TSNode) -> Entry:
 @handler("aten::stack")
 def aten_stack(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::stack(Tensor[] tensors, int dim=0) -> Tensor"""
+    items = ctx.entry(node.input("tensors"))
+    if isinstance(items, RuntimeList):
+        return sequence_join(ctx, items, ctx.const_int(node.input("dim")), new_axis=True)
     tensors = _joined(ctx, node)
     axis = norm_axis(ctx.const_int(node.input("dim")), ctx.rank(tensors[0]) + 1)
     parts = [ctx.op("Unsqueeze", t, ctx.constant([axis], INT64)) for t in tensors]
