@@ -170,6 +170,16 @@ class AppendUnderIf(nn.Module):
         return torch.cat(outs, 0)
 
 
+class RangeWithStep(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x[0]
+        for t in range(1, x.size(0), 2):
+            y = y + x[t] * t
+        for t in range(x.size(0) - 1, 0, -3):
+            y = y - x[t]
+        return y
+
+
 def _x() -> tuple[torch.Tensor, ...]:
     return (torch.randn(3, 4),)
 
@@ -204,6 +214,7 @@ CASES = [
     OpCase("list_carried_concat", CarriedListConcat, _x, mode="script"),
     OpCase("list_nested_loops", NestedLoopsAppend, _x, mode="script"),
     OpCase("list_append_under_if", AppendUnderIf, _x, mode="script"),
+    OpCase("for_range_start_step", RangeWithStep, _x, mode="script"),
 ]
 
 
@@ -225,7 +236,7 @@ def test_argument_check_on_run_time_sizes_is_left_out(tmp_path: Path) -> None:
     assert result.inputs[0].dims[0] == "batch"
 
 
-LIST_LOOPS = [
+TRIP_COUNT_LOOPS = [
     AppendStack,
     AppendCat,
     AppendLast,
@@ -234,11 +245,12 @@ LIST_LOOPS = [
     LoopOverBuiltList,
     CarriedListConcat,
     NestedLoopsAppend,
+    RangeWithStep,
 ]
 
 
-@pytest.mark.parametrize("make", LIST_LOOPS, ids=[m.__name__ for m in LIST_LOOPS])
-def test_list_loop_runs_other_trip_counts(make: type[nn.Module], tmp_path: Path) -> None:
+@pytest.mark.parametrize("make", TRIP_COUNT_LOOPS, ids=[m.__name__ for m in TRIP_COUNT_LOOPS])
+def test_loop_runs_other_trip_counts(make: type[nn.Module], tmp_path: Path) -> None:
     """One ONNX file for every trip count: the list's length is not baked in."""
     module = make().eval()
     archive = save_archive(module, _x(), tmp_path / "m.pt", mode="script")

@@ -250,3 +250,44 @@ def _bool_condition(body: ir.Graph) -> None:
 def prim_raise_exception(ctx: TranslationContext, node: TSNode) -> Entry:
     """prim::RaiseException(str msg, str? cls=None) -> ()"""
     raise Unsupported("the model raises an exception here on every run; ONNX cannot raise")
+
+
+# ---- for-loop ranges -------------------------------------------------------------------------
+def _const_ints(ctx: TranslationContext, node: TSNode) -> list[int] | None:
+    """The node's int inputs if all are known now."""
+    if all(ctx.is_const(v) for v in node.inputs):
+        return [ctx.const_int(v) for v in node.inputs]
+    return None
+
+
+def _int_tensors(ctx: TranslationContext, node: TSNode) -> list[ir.Value]:
+    """The node's int inputs as 0-d INT64 tensors."""
+    scalar = ctx.constant([], ir.DataType.INT64)
+    return [ctx.op("Reshape", ctx.tensor(v, ir.DataType.INT64), scalar) for v in node.inputs]
+
+
+@handler("aten::__range_length")
+def aten_range_length(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::__range_length(int lo, int hi, int step) -> int (the length of range(lo, hi, step))"""
+    step = ctx.const_int(node.inputs[2])
+    if step == 0:
+        raise Unsupported("range() with step 0")
+    known = _const_ints(ctx, node)
+    if known is not None:
+        return len(range(known[0], known[1], step))
+    lo, hi, _ = _int_tensors(ctx, node)
+    # ceil(span / |step|), clamped at 0: truncating division is floor division where it matters.
+    span = ctx.op("Sub", hi, lo) if step > 0 else ctx.op("Sub", lo, hi)
+    size = abs(step)
+    count = ctx.op("Div", ctx.op("Add", span, ctx.constant(size - 1)), ctx.constant(size))
+    return ctx.op("Max", count, ctx.constant(0))
+
+
+@handler("aten::__derive_index")
+def aten_derive_index(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::__derive_index(int index, int start, int step) -> int (start + index * step)"""
+    known = _const_ints(ctx, node)
+    if known is not None:
+        return known[1] + known[0] * known[2]
+    index, start, step = _int_tensors(ctx, node)
+    return ctx.op("Add", start, ctx.op("Mul", index, step))
