@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from converter import ConvertOptions, OpRegistry, UnsupportedOpsError, convert, 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext
 from converter.translate.ops import linear, prim
-from converter.translate.registry import HandlerSpec
+from converter.translate.registry import HandlerSpec, handler
 from tests.harness import onnx_op_types, save_archive
 from tests.models import tiny_mlp
 
@@ -52,6 +53,22 @@ def test_lookup_prefers_overload_then_newest_usable_opset() -> None:
     assert registry.lookup("aten::add", "Scalar", 18).fn is c  # type: ignore[union-attr]
     assert registry.lookup("aten::add", "Tensor", 18) is None
     assert registry.min_opset("aten::gelu", "") == 17
+
+
+def test_add_module_leaves_out_imported_handlers() -> None:
+    module = types.ModuleType("tests.fake_family")
+    module.prim_constant = prim.prim_constant  # type: ignore[attr-defined]
+
+    def own(ctx: TranslationContext, node: TSNode) -> Entry:
+        return None
+
+    own.__module__ = module.__name__
+    module.own = handler("aten::fake_op")(own)  # type: ignore[attr-defined]
+    registry = OpRegistry()
+    registry.add_module(prim)
+    registry.add_module(module)  # prim_constant again would be a duplicate
+    assert registry.specs("prim::Constant") == [HandlerSpec("prim::Constant", prim.prim_constant)]
+    assert registry.specs("aten::fake_op") == [HandlerSpec("aten::fake_op", own)]
 
 
 def test_default_registry_is_fresh_each_time() -> None:

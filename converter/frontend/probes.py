@@ -129,6 +129,11 @@ def _resize_problem(
         for d in range(a.ndim)
         if d not in dims.get(i, [])
     }
+    if len(outputs) != len(base):  # e.g. a list with one tensor per row
+        return (
+            f"the module gives {len(outputs)} outputs at size {new_size} (it gave {len(base)} "
+            f"at {group.size}): the number of outputs depends on the input"
+        )
     for i, (before, after) in enumerate(zip(base, outputs, strict=True)):
         if not _follows(before.shape, after.shape, group.size, new_size, kept):
             return (

@@ -171,8 +171,25 @@ def _depends(value: torch._C.Value, inputs: set[int], memo: dict[int, bool]) -> 
         for block in node.blocks():
             sources += [v for n in block.nodes() for v in n.inputs()]
             sources += list(block.outputs())
+        sources += _written_into(value)
         memo[key] = any(_depends(v, inputs, memo) for v in sources)
     return memo[key]
+
+
+def _written_into(value: torch._C.Value) -> list[torch._C.Value]:
+    """What ops that write a list (``append`` and the like) put into ``value``."""
+    if not isinstance(value.type(), torch._C.ListType):
+        return []
+    sources: list[torch._C.Value] = []
+    for use in value.uses():
+        schema = use.user.schema()
+        if schema == "(no schema)":
+            continue
+        args = torch._C.parse_schema(schema).arguments
+        info = args[use.offset].alias_info if use.offset < len(args) else None
+        if info is not None and info.is_write:
+            sources += list(use.user.inputs())
+    return sources
 
 
 def _origin(value: torch._C.Value) -> TSNode | None:

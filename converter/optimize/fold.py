@@ -27,6 +27,8 @@ def _elements(value: ir.Value) -> int | None:
 
 def _should_fold(node: ir.Node) -> bool | None:
     """Refuse a fold that would store a large tensor twice (a tied weight and its copy)."""
+    if any(isinstance(out.type, ir.SequenceType) for out in node.outputs):
+        return False  # a sequence (a list built at run time) is not a constant tensor
     freed = 0
     for value in node.inputs:
         tensor = None if value is None else value.const_value

@@ -17,7 +17,7 @@ import torch
 from converter.frontend.ts_ir import TSNode
 from converter.translate import dtypes
 
-__all__ = ["Entry", "TranslationContext", "Unsupported"]
+__all__ = ["Entry", "RuntimeList", "TranslationContext", "Unsupported", "is_tensor_list"]
 
 # What a TorchScript value translates to: an ONNX value, a Python constant, or a list/tuple.
 Entry = object  # ir.Value, a Python constant, a torch.Tensor, or a list/tuple of entries
@@ -27,6 +27,36 @@ _FOLD_LIMIT = 64  # constant inputs up to this many elements are given to shape 
 
 class Unsupported(ValueError):
     """Raised by a handler for a node it cannot translate exactly (a refusal, not a bug)."""
+
+
+class RuntimeList:
+    """A list of tensors whose length is only known at run time, held as an ONNX sequence.
+
+    Lists stay Python lists in the translator; one a loop appends to becomes a sequence at the
+    loop boundary. Handlers that expect a Python list cannot take it apart by accident.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: ir.Value) -> None:
+        self.value = value
+
+    def __iter__(self) -> Iterator[Entry]:
+        raise Unsupported("a list whose length is only known at run time (built in a loop)")
+
+    def __len__(self) -> int:
+        raise Unsupported("a list whose length is only known at run time (built in a loop)")
+
+    def __getitem__(self, index: object) -> Entry:
+        raise Unsupported("a list whose length is only known at run time (built in a loop)")
+
+
+def is_tensor_list(ts_value: torch._C.Value) -> bool:
+    """True if the TorchScript value is a ``List[Tensor]``."""
+    kind = ts_value.type()
+    return isinstance(kind, torch._C.ListType) and isinstance(
+        kind.getElementType(), torch._C.TensorType
+    )
 
 
 class TranslationContext:
@@ -97,15 +127,16 @@ class TranslationContext:
         block: torch._C.Block,
         name: str,
         inputs: Sequence[ir.Value] = (),
-        block_inputs: Sequence[ir.Value] = (),
+        block_inputs: Sequence[Entry] = (),
         written: Sequence[torch._C.Value] = (),
-        written_inputs: Sequence[ir.Value] = (),
+        written_inputs: Sequence[Entry] = (),
     ) -> ir.Graph:
         """An ONNX subgraph for a block; ``block_inputs`` stand for the block's own inputs.
 
-        ``written`` are tensors defined outside the block that it writes in place: the subgraph
-        gives their final values as extra outputs (starting from ``written_inputs`` when given,
-        as in a loop body), and their bindings outside the block are kept.
+        ``written`` are tensors (and lists) defined outside the block that it writes in place:
+        the subgraph gives their final values as extra outputs (starting from ``written_inputs``
+        when given, as in a loop body), and their bindings outside the block are kept. A
+        ``List[Tensor]`` output is given as an ONNX sequence.
         """
         outer = [self.entry(v) for v in written]
         saved = self.nodes, self._const_cache
@@ -116,7 +147,11 @@ class TranslationContext:
             for ts_value, value in zip(written, written_inputs, strict=False):
                 self.bind(ts_value, value)
             entries = self.inline_block(block) + tuple(self.entry(v) for v in written)
-            outputs = [self.op("Identity", self.as_tensor(e)) for e in entries]
+            ts_outputs = [*block.outputs(), *written]
+            outputs = [
+                self.op("Identity", self.as_sequence(e) if is_tensor_list(v) else self.as_tensor(e))
+                for v, e in zip(ts_outputs, entries, strict=True)
+            ]
             return ir.Graph(inputs, outputs, nodes=self.nodes, name=name)
         finally:
             self.nodes, self._const_cache = saved
@@ -214,6 +249,28 @@ class TranslationContext:
         if isinstance(entry, bool | int | float):
             return self.constant(entry)
         raise Unsupported(f"%{name} ({type(entry).__name__}) cannot be used as a tensor")
+
+    def as_sequence(self, entry: Entry, dtype: ir.DataType | None = None) -> ir.Value:
+        """Materialize a list of tensors as an ONNX sequence (``dtype`` types an empty one)."""
+        if isinstance(entry, RuntimeList):
+            return entry.value
+        if not isinstance(entry, list | tuple):
+            raise Unsupported(f"a {type(entry).__name__} where a list of tensors is expected")
+        items = [self.as_tensor(e) for e in entry]
+        if not items:
+            if dtype is None:
+                raise Unsupported("an empty list whose element type is not known")
+            out = self.op("SequenceEmpty", dtype=dtype)
+        else:
+            if len({self.dtype(t) for t in items}) != 1:
+                raise Unsupported(
+                    "a list of tensors of different dtypes (an ONNX sequence has one)"
+                )
+            out = self.op("SequenceConstruct", *items)
+        ranks = {None if t.shape is None else len(t.shape) for t in items}
+        rank = ranks.pop() if len(ranks) == 1 else None
+        out.shape = None if rank is None else ir.Shape([None] * rank)
+        return out
 
     def size_list(self, ts_value: torch._C.Value) -> list[int] | ir.Value:
         """An int-list argument (a shape): a Python list if constant, else a 1-D INT64 tensor."""

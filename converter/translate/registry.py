@@ -83,8 +83,13 @@ class OpRegistry:
         return deco
 
     def add_module(self, module: types.ModuleType) -> None:
-        """Add every function of ``module`` marked with ``@handler``."""
+        """Add every function defined in ``module`` and marked with ``@handler``.
+
+        A handler another module imports is left out: it is registered with its own module.
+        """
         for fn in vars(module).values():
+            if getattr(fn, "__module__", None) != module.__name__:
+                continue
             for name, since in getattr(fn, _MARK, ()):
                 self.add(HandlerSpec(name, fn, since))
 

@@ -14,7 +14,7 @@ from converter.errors import InternalError, SourceLocation, TranslationError, Un
 from converter.frontend.load import TorchScriptModel
 from converter.frontend.ts_ir import TSNode, walk
 from converter.translate import quant
-from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.context import Entry, RuntimeList, TranslationContext, Unsupported
 from converter.translate.graph_input import GraphInput
 from converter.translate.ops.mutation import is_in_place, write_back
 from converter.translate.registry import OpRegistry
@@ -214,6 +214,13 @@ def _graph_outputs(
         flat = [("output", flat[0][1])]
     outputs: list[ir.Value] = []
     for i, (name, entry) in enumerate(flat):
+        if isinstance(entry, RuntimeList):
+            raise TranslationError(
+                f"{path}: output {i} is a list built in a loop, whose length is only known at "
+                "run time; ONNX graph outputs are tensors: return torch.stack or torch.cat of it",
+                kind="prim::Return",
+                location=None,
+            )
         if quant.is_quantized(entry):
             raise TranslationError(
                 f"{path}: output {i} is a quantized tensor; quantized models are exported with "

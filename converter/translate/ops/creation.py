@@ -1,14 +1,11 @@
-"""Tensor creation: zeros/ones/full/empty and their new_* forms, arange, linspace, eye, tensor
-literals, meshgrid, repeat_interleave, tile, pixel_shuffle/pixel_unshuffle, unfold and im2col.
+"""Tensor factories: zeros/ones/full/empty and their new_* forms, and tensor literals (ranges
+are in ``ranges``, layouts built from a tensor in ``rearrange``).
 
 Sizes computed from ``x.size(...)`` stay computed: they become ONNX shape tensors, so a symbolic
-batch dim keeps its freedom. Values follow PyTorch's CPU kernels (arange computes
-``start + i * step`` in float64, linspace fills from both ends).
+batch dim keeps its freedom.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import onnx_ir as ir
@@ -21,29 +18,21 @@ from converter.translate.ops.shape_util import (
     Dim,
     dim_of_entry,
     known_dims,
-    norm_axis,
     refine_shape,
-    shape_tensor,
     size_entries,
 )
 from converter.translate.registry import handler
 
-__all__: list[str] = []
+__all__ = ["dtype_arg", "number_dtype", "scalar_of"]
 
 BOOL = ir.DataType.BOOL
 FLOAT = ir.DataType.FLOAT
-DOUBLE = ir.DataType.DOUBLE
 BFLOAT16 = ir.DataType.BFLOAT16
 INT64 = ir.DataType.INT64
 
-# ONNX Runtime's CPU DepthToSpace takes these element types (others reshape and transpose).
-_DEPTH_TO_SPACE_TYPES = frozenset(
-    {ir.DataType.FLOAT16, FLOAT, DOUBLE, ir.DataType.INT8, ir.DataType.UINT8}
-)
-
 
 # ---- arguments -------------------------------------------------------------------------------
-def _dtype_arg(ctx: TranslationContext, node: TSNode) -> ir.DataType | None:
+def dtype_arg(ctx: TranslationContext, node: TSNode) -> ir.DataType | None:
     """The ``dtype`` argument as an ONNX type, or None when absent or None."""
     if not node.has_input("dtype") or ctx.is_none(node.input("dtype")):
         return None
@@ -53,7 +42,7 @@ def _dtype_arg(ctx: TranslationContext, node: TSNode) -> ir.DataType | None:
         raise Unsupported(str(e)) from e
 
 
-def _number_dtype(ctx: TranslationContext, ts_value: torch._C.Value) -> ir.DataType:
+def number_dtype(ctx: TranslationContext, ts_value: torch._C.Value) -> ir.DataType:
     """PyTorch's dtype for a tensor made from this number: bool, int64, or float32 (the
     default dtype) for floats."""
     entry = ctx.entry(ts_value)
@@ -85,7 +74,7 @@ def _size(ctx: TranslationContext, ts_size: torch._C.Value) -> tuple[ir.Value, l
     return shape, dims
 
 
-def _scalar(ctx: TranslationContext, value: object, dtype: ir.DataType) -> ir.Value:
+def scalar_of(ctx: TranslationContext, value: object, dtype: ir.DataType) -> ir.Value:
     """A 0-d tensor of ``dtype`` from a Python number or a run-time value."""
     if isinstance(value, ir.Value):
         v = ctx.cast(value, dtype)
@@ -93,16 +82,6 @@ def _scalar(ctx: TranslationContext, value: object, dtype: ir.DataType) -> ir.Va
             v = ctx.op("Reshape", v, ctx.constant([], INT64))
         return v
     return ctx.constant(value, dtype)
-
-
-def _movable(ctx: TranslationContext, x: ir.Value) -> ir.Value:
-    """bfloat16 data as float32 (exact), for Expand, Tile and Pad, which ONNX Runtime's CPU
-    provider does not run on bfloat16; ``_restore`` casts back."""
-    return ctx.cast(x, FLOAT) if ctx.dtype(x) == BFLOAT16 else x
-
-
-def _restore(ctx: TranslationContext, y: ir.Value, dtype: ir.DataType) -> ir.Value:
-    return ctx.cast(y, dtype) if dtype == BFLOAT16 else y
 
 
 def _filled(
@@ -117,7 +96,7 @@ def _filled(
         y = _filled(ctx, shape, dims, fill, FLOAT)
         return refine_shape(ctx.cast(y, dtype), dims) if dims is not None else ctx.cast(y, dtype)
     if isinstance(fill, ir.Value):
-        y = ctx.op("Expand", _scalar(ctx, fill, dtype), shape)
+        y = ctx.op("Expand", scalar_of(ctx, fill, dtype), shape)
     else:
         value = np.array([fill]).astype(dtypes.to_numpy(dtype))
         y = ctx.op("ConstantOfShape", shape, value=ir.tensor(value, dtype=dtype))
@@ -142,7 +121,7 @@ def aten_zeros(ctx: TranslationContext, node: TSNode) -> Entry:
         raise Unsupported(f"the {node.overload!r} overload of {node.kind}")
     shape, dims = _size(ctx, node.input("size"))
     fill = 0 if node.kind == "aten::zeros" else 1
-    return _filled(ctx, shape, dims, fill, _dtype_arg(ctx, node) or FLOAT)
+    return _filled(ctx, shape, dims, fill, dtype_arg(ctx, node) or FLOAT)
 
 
 @handler("aten::full")
@@ -153,7 +132,7 @@ def aten_full(ctx: TranslationContext, node: TSNode) -> Entry:
         raise Unsupported(f"the {node.overload!r} overload of aten::full")
     shape, dims = _size(ctx, node.input("size"))
     fill_v = node.input("fill_value")
-    dtype = _dtype_arg(ctx, node) or _number_dtype(ctx, fill_v)
+    dtype = dtype_arg(ctx, node) or number_dtype(ctx, fill_v)
     return _filled(ctx, shape, dims, _fill_value(ctx, fill_v), dtype)
 
 
@@ -163,7 +142,7 @@ def aten_new_zeros(ctx: TranslationContext, node: TSNode) -> Entry:
     new_ones likewise; new_full(Tensor self, SymInt[] size, Scalar fill_value, ...)"""
     x = ctx.tensor(node.input("self"))
     shape, dims = _size(ctx, node.input("size"))
-    dtype = _dtype_arg(ctx, node) or ctx.dtype(x)
+    dtype = dtype_arg(ctx, node) or ctx.dtype(x)
     if node.kind == "aten::new_full":
         fill = _fill_value(ctx, node.input("fill_value"))
     else:
@@ -231,7 +210,7 @@ def aten_empty(ctx: TranslationContext, node: TSNode) -> Entry:
     if node.overload not in ("", "memory_format"):
         raise Unsupported(f"the {node.overload!r} overload of aten::empty")
     shape, dims = _size(ctx, node.input("size"))
-    return _empty(ctx, node, shape, dims, _dtype_arg(ctx, node) or FLOAT)
+    return _empty(ctx, node, shape, dims, dtype_arg(ctx, node) or FLOAT)
 
 
 @handler("aten::new_empty")
@@ -240,7 +219,7 @@ def aten_new_empty(ctx: TranslationContext, node: TSNode) -> Entry:
     when only its shape and dtype are used"""
     x = ctx.tensor(node.input("self"))
     shape, dims = _size(ctx, node.input("size"))
-    return _empty(ctx, node, shape, dims, _dtype_arg(ctx, node) or ctx.dtype(x))
+    return _empty(ctx, node, shape, dims, dtype_arg(ctx, node) or ctx.dtype(x))
 
 
 @handler("aten::empty_like")
@@ -249,7 +228,7 @@ def aten_empty_like(ctx: TranslationContext, node: TSNode) -> Entry:
     shape and dtype are used"""
     x = ctx.tensor(node.input("self"))
     dims = known_dims(x) if x.shape is not None else None
-    return _empty(ctx, node, ctx.op("Shape", x), dims, _dtype_arg(ctx, node) or ctx.dtype(x))
+    return _empty(ctx, node, ctx.op("Shape", x), dims, dtype_arg(ctx, node) or ctx.dtype(x))
 
 
 # ---- tensor literals -------------------------------------------------------------------------
@@ -289,8 +268,8 @@ def _literal(ctx: TranslationContext, data: object, dtype: ir.DataType) -> ir.Va
             array = np.array(flat, dtype=np.int64).reshape(shape)
         return ctx.constant(array, dtype)
     if not shape:
-        return _scalar(ctx, data, dtype)
-    parts = [ctx.op("Reshape", _scalar(ctx, v, dtype), ctx.constant([1], INT64)) for v in flat]
+        return scalar_of(ctx, data, dtype)
+    parts = [ctx.op("Reshape", scalar_of(ctx, v, dtype), ctx.constant([1], INT64)) for v in flat]
     y = ctx.op("Concat", *parts, axis=0) if len(parts) > 1 else parts[0]
     return ctx.op("Reshape", y, ctx.constant(shape, INT64)) if len(shape) > 1 else y
 
@@ -303,9 +282,9 @@ def aten_tensor(ctx: TranslationContext, node: TSNode) -> Entry:
     entry = ctx.entry(data_v)
     if isinstance(ctx.entry(data_v), ir.Value) and isinstance(data_v.type(), torch._C.TensorType):
         x = ctx.tensor(data_v)  # as_tensor(Tensor data, ...): a cast at most
-        target = _dtype_arg(ctx, node)
+        target = dtype_arg(ctx, node)
         return x if target is None else ctx.cast(x, target)
-    dtype = _dtype_arg(ctx, node) or _literal_dtype(entry)
+    dtype = dtype_arg(ctx, node) or _literal_dtype(entry)
     return _literal(ctx, entry, dtype)
 
 
@@ -313,389 +292,4 @@ def aten_tensor(ctx: TranslationContext, node: TSNode) -> Entry:
 def aten_scalar_tensor(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::scalar_tensor(Scalar s, *, ScalarType? dtype=None, ...) -> Tensor (float32 by
     default, even for an int)"""
-    return _scalar(ctx, ctx.entry(node.input("s")), _dtype_arg(ctx, node) or FLOAT)
-
-
-# ---- ranges ----------------------------------------------------------------------------------
-def _is_float_arg(ctx: TranslationContext, ts_value: torch._C.Value) -> bool:
-    entry = ctx.entry(ts_value)
-    if isinstance(entry, bool | int):
-        return False
-    if isinstance(entry, float):
-        return True
-    return _number_dtype(ctx, ts_value).is_floating_point()
-
-
-def _as_0d(ctx: TranslationContext, ts_value: torch._C.Value, dtype: ir.DataType) -> ir.Value:
-    return _scalar(ctx, ctx.entry(ts_value), dtype)
-
-
-@handler("aten::arange")
-def aten_arange(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::arange(Scalar end, *, ScalarType? dtype=None, ...) -> Tensor; arange.start(Scalar
-    start, Scalar end, ...); arange.start_step(Scalar start, Scalar end, Scalar step=1, ...).
-    Without dtype: int64 if every bound is an integer, else float32. An integer dtype truncates
-    the bounds first, as PyTorch does."""
-    if node.overload not in ("", "start", "start_step"):
-        raise Unsupported(f"the {node.overload!r} overload of aten::arange (writes into a tensor)")
-    args = {"start": 0, "end": None, "step": 1}
-    values = {k: node.input(k) if node.has_input(k) else None for k in args}
-    floats = any(v is not None and _is_float_arg(ctx, v) for v in values.values())
-    dtype = _dtype_arg(ctx, node) or (FLOAT if floats else INT64)
-    if not dtype.is_floating_point():
-        floats = False  # PyTorch truncates every bound to an integer first
-
-    def arg(name: str, as_type: ir.DataType) -> ir.Value:
-        ts_value = values[name]
-        if ts_value is None:
-            return ctx.constant(args[name], as_type)
-        return _as_0d(ctx, ts_value, as_type)
-
-    if not floats:
-        y = ctx.op("Range", arg("start", INT64), arg("end", INT64), arg("step", INT64))
-        if values["start"] is None and values["step"] is None and values["end"] is not None:
-            refine_shape(y, [dim_of_entry(ctx.entry(values["end"]))])
-        return ctx.cast(y, dtype)
-    # PyTorch: size = ceil((end - start) / step) and value i = start + i * step, in float64
-    start, end, step = arg("start", DOUBLE), arg("end", DOUBLE), arg("step", DOUBLE)
-    count = ctx.op("Ceil", ctx.op("Div", ctx.op("Sub", end, start), step))
-    index = ctx.op("Range", ctx.constant(0, INT64), ctx.cast(count, INT64), ctx.constant(1, INT64))
-    y = ctx.op("Add", start, ctx.op("Mul", ctx.cast(index, DOUBLE), step))
-    return ctx.cast(y, dtype)
-
-
-@handler("aten::linspace")
-def aten_linspace(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::linspace(Scalar start, Scalar end, int steps, *, ScalarType? dtype=None, ...) ->
-    Tensor; as PyTorch's kernel: the first half counts up from start, the rest down from end"""
-    if node.overload not in ("",):
-        raise Unsupported(f"the {node.overload!r} overload of aten::linspace")
-    dtype = _dtype_arg(ctx, node) or FLOAT
-    work = DOUBLE if not dtype.is_floating_point() or dtype == DOUBLE else FLOAT
-    # PyTorch converts start and end to the result dtype first
-    start = ctx.cast(ctx.cast(_as_0d(ctx, node.input("start"), DOUBLE), dtype), work)
-    end = ctx.cast(ctx.cast(_as_0d(ctx, node.input("end"), DOUBLE), dtype), work)
-    steps = _as_0d(ctx, node.input("steps"), INT64)
-    one = ctx.constant(1, INT64)
-    index = ctx.op("Range", ctx.constant(0, INT64), steps, one)
-    last = ctx.op("Sub", steps, one)
-    step = ctx.op("Div", ctx.op("Sub", end, start), ctx.cast(last, work))
-    up = ctx.op("Add", start, ctx.op("Mul", step, ctx.cast(index, work)))
-    down = ctx.op("Sub", end, ctx.op("Mul", step, ctx.cast(ctx.op("Sub", last, index), work)))
-    halfway = ctx.op("Div", steps, ctx.constant(2, INT64))
-    y = ctx.op("Where", ctx.op("Less", index, halfway), up, down)
-    y = ctx.op("Where", ctx.op("Equal", steps, one), start, y)  # one step: just start
-    if isinstance(ctx.entry(node.input("steps")), int | ir.Value):
-        refine_shape(y, [dim_of_entry(ctx.entry(node.input("steps")))])
-    return ctx.cast(y, dtype)
-
-
-@handler("aten::eye")
-def aten_eye(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::eye(SymInt n, *, ScalarType? dtype=None, ...) -> Tensor; eye.m(SymInt n, SymInt m,
-    ...)"""
-    if node.overload not in ("", "m"):
-        raise Unsupported(f"the {node.overload!r} overload of aten::eye")
-    n_v = node.input("n")
-    m_v = node.input("m") if node.has_input("m") else n_v
-    zero, one = ctx.constant(0, INT64), ctx.constant(1, INT64)
-    rows = ctx.op("Range", zero, _as_0d(ctx, n_v, INT64), one)
-    cols = ctx.op("Range", zero, _as_0d(ctx, m_v, INT64), one)
-    y = ctx.op(
-        "Equal",
-        ctx.op("Unsqueeze", rows, ctx.constant([1], INT64)),
-        ctx.op("Unsqueeze", cols, ctx.constant([0], INT64)),
-    )
-    refine_shape(y, [dim_of_entry(ctx.entry(n_v)), dim_of_entry(ctx.entry(m_v))])
-    return ctx.cast(y, _dtype_arg(ctx, node) or FLOAT)
-
-
-# ---- grids and repeats -----------------------------------------------------------------------
-@handler("aten::meshgrid")
-def aten_meshgrid(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::meshgrid(Tensor[] tensors) -> Tensor[]; meshgrid.indexing(Tensor[] tensors, *, str
-    indexing) -> Tensor[] ("ij", or "xy" which swaps the first two output dims)"""
-    entries = ctx.entry(node.input("tensors"))
-    if not isinstance(entries, list | tuple):
-        raise Unsupported("meshgrid of a tensor list computed at run time")
-    indexing = ctx.const(node.input("indexing")) if node.has_input("indexing") else "ij"
-    tensors = [ctx.as_tensor(e) for e in entries]
-    dtype = ctx.dtype(tensors[0]) if tensors else FLOAT
-    flat = [ctx.op("Reshape", _movable(ctx, t), ctx.constant([-1], INT64)) for t in tensors]
-    n = len(flat)
-    order = list(range(n))
-    if indexing == "xy" and n >= 2:
-        order[0], order[1] = 1, 0
-    sizes: list[int | ir.Value] = []
-    for k in order:
-        size = ctx.static_dim(flat[k], 0)
-        sizes.append(size if size is not None else ctx.op("Shape", flat[k]))
-    shape = shape_tensor(ctx, sizes)
-    dims: list[Dim] = [s if isinstance(s, int) else None for s in sizes]
-    outs = []
-    for k, t in enumerate(flat):
-        position = order.index(k)
-        view = [1] * n
-        view[position] = -1
-        y = ctx.op("Expand", ctx.op("Reshape", t, ctx.constant(view, INT64)), shape)
-        outs.append(refine_shape(_restore(ctx, y, dtype), dims))
-    return outs
-
-
-def _repeat_indices(ctx: TranslationContext, repeats: ir.Value) -> ir.Value:
-    """repeat_interleave(arange(n), repeats) at run time: index j is the number of cumulative
-    repeat counts <= j."""
-    repeats = ctx.cast(repeats, INT64)
-    ends = ctx.op("CumSum", repeats, ctx.constant(0, INT64))
-    total = ctx.op("ReduceSum", repeats, ctx.constant([0], INT64), keepdims=0)
-    positions = ctx.op("Range", ctx.constant(0, INT64), total, ctx.constant(1, INT64))
-    passed = ctx.op(
-        "GreaterOrEqual",
-        ctx.op("Unsqueeze", positions, ctx.constant([1], INT64)),
-        ctx.op("Unsqueeze", ends, ctx.constant([0], INT64)),
-    )
-    return ctx.op("ReduceSum", ctx.cast(passed, INT64), ctx.constant([1], INT64), keepdims=0)
-
-
-def _repeat_each(ctx: TranslationContext, x: ir.Value, repeats: object, axis: int) -> ir.Value:
-    """Repeat every slice of ``x`` along ``axis`` ``repeats`` times (an int or a 0-d tensor)."""
-    rank = ctx.rank(x)
-    y = ctx.op("Unsqueeze", _movable(ctx, x), ctx.constant([axis + 1], INT64))
-    ones_before, ones_after = [1] * (axis + 1), [1] * (rank - axis - 1)
-    if isinstance(repeats, int):
-        target = ctx.constant([*ones_before, repeats, *ones_after], INT64)
-    else:
-        r = ctx.op("Reshape", ctx.cast(repeats, INT64), ctx.constant([1], INT64))  # type: ignore[arg-type]
-        target = shape_tensor(ctx, [*ones_before, r, *ones_after])
-    y = ctx.op("Expand", y, target)
-    tail: list[int | ir.Value] = []
-    for d in range(axis + 1, rank):
-        size = ctx.static_dim(x, d)
-        tail.append(size if size is not None else ctx.op("Shape", x, start=d, end=d + 1))
-    out = ctx.op("Reshape", y, shape_tensor(ctx, [*([0] * axis), -1, *tail]))
-    out = _restore(ctx, out, ctx.dtype(x))
-    dims = known_dims(x)
-    n = dims[axis]
-    dims[axis] = n * repeats if isinstance(n, int) and isinstance(repeats, int) else None
-    return refine_shape(out, dims)
-
-
-@handler("aten::repeat_interleave")
-def aten_repeat_interleave(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::repeat_interleave.self_int(Tensor self, SymInt repeats, int? dim=None, *, SymInt?
-    output_size=None) -> Tensor; .self_Tensor(Tensor self, Tensor repeats, ...); .Tensor(Tensor
-    repeats, *, SymInt? output_size=None) -> Tensor (indices repeated)"""
-    if not node.has_input("self"):  # repeat_interleave(repeats): arange(n) repeated
-        reps_v = node.input("repeats")
-        if ctx.is_const(reps_v):
-            counts = np.asarray(ctx.const(reps_v), dtype=np.int64).reshape(-1)
-            return ctx.constant(np.repeat(np.arange(len(counts)), counts), INT64)
-        return _repeat_indices(ctx, ctx.tensor(reps_v))
-    x = ctx.tensor(node.input("self"))
-    dim_v = node.input("dim")
-    if ctx.is_none(dim_v):
-        x = ctx.op("Reshape", x, ctx.constant([-1], INT64))
-        axis = 0
-    else:
-        axis = norm_axis(ctx.const_int(dim_v), ctx.rank(x))
-    reps_v = node.input("repeats")
-    is_tensor = isinstance(reps_v.type(), torch._C.TensorType)
-    if not is_tensor:
-        entry = ctx.entry(reps_v)
-        return _repeat_each(ctx, x, entry if isinstance(entry, ir.Value) else int(entry), axis)  # type: ignore[call-overload]
-    if ctx.is_const(reps_v):
-        counts = np.asarray(ctx.const(reps_v), dtype=np.int64).reshape(-1)
-        if len(counts) == 1:
-            return _repeat_each(ctx, x, int(counts[0]), axis)
-        n = ctx.static_dim(x, axis)
-        if n is None:
-            raise Unsupported(
-                "repeat_interleave with a repeats list along a dim whose size is only known at "
-                "run time"
-            )
-        if n != len(counts):
-            raise Unsupported(f"repeat_interleave: {len(counts)} repeats for a dim of size {n}")
-        index = ctx.constant(np.repeat(np.arange(n), counts), INT64)
-        return ctx.op("Gather", x, index, axis=axis)
-    reps = ctx.tensor(reps_v)
-    if reps.shape is not None and len(reps.shape) == 0:
-        return _repeat_each(ctx, x, reps, axis)
-    if ctx.static_dim(reps, 0) == 1 and ctx.static_dim(x, axis) != 1:
-        return _repeat_each(ctx, x, ctx.op("Reshape", reps, ctx.constant([], INT64)), axis)
-    return ctx.op("Gather", x, _repeat_indices(ctx, reps), axis=axis)
-
-
-@handler("aten::tile")
-def aten_tile(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::tile(Tensor self, SymInt[] dims) -> Tensor (fewer dims than the rank repeat the
-    trailing dims; more add leading dims)"""
-    x = ctx.tensor(node.input("self"))
-    entries = size_entries(ctx, node.input("dims"))
-    if entries is None:
-        raise Unsupported("tile with a dims list computed at run time")
-    rank = ctx.rank(x)
-    if len(entries) < rank:
-        entries = [1] * (rank - len(entries)) + entries
-    elif len(entries) > rank:
-        x = ctx.op("Unsqueeze", x, ctx.constant(list(range(len(entries) - rank)), INT64))
-    if all(isinstance(e, int) for e in entries):
-        repeats = ctx.constant([int(e) for e in entries], INT64)  # type: ignore[call-overload]
-    else:
-        repeats = ctx.as_tensor(entries)
-    return _restore(ctx, ctx.op("Tile", _movable(ctx, x), repeats), ctx.dtype(x))
-
-
-# ---- pixel shuffles --------------------------------------------------------------------------
-def _spatial(ctx: TranslationContext, x: ir.Value) -> list[int | ir.Value]:
-    """The last two dims of ``x``: ints where static, a 2-element Shape slice where not."""
-    h, w = ctx.static_dim(x, -2), ctx.static_dim(x, -1)
-    if h is not None and w is not None:
-        return [h, w]
-    return [ctx.op("Shape", x, start=-2)]
-
-
-@handler("aten::pixel_shuffle")
-def aten_pixel_shuffle(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor: (*, C*r*r, H, W) ->
-    (*, C, H*r, W*r), channel c*r*r + i*r + j going to offset (i, j); ONNX DepthToSpace in
-    CRD mode is the same permutation"""
-    x = ctx.tensor(node.input("self"))
-    r = ctx.const_int(node.input("upscale_factor"))
-    rank = ctx.rank(x)
-    if rank < 3:
-        raise Unsupported(f"pixel_shuffle of a rank-{rank} tensor (needs rank >= 3)")
-    if rank == 4 and ctx.dtype(x) in _DEPTH_TO_SPACE_TYPES:
-        return ctx.op("DepthToSpace", x, blocksize=r, mode="CRD")
-    lead = rank - 3
-    spatial = _spatial(ctx, x)
-    # (*, C, r, r, H, W) -> (*, C, H, r, W, r) -> (*, C, H*r, W*r)
-    y = ctx.op("Reshape", x, shape_tensor(ctx, [*([0] * lead), -1, r, r, *spatial]))
-    perm = [*range(lead), lead, lead + 3, lead + 1, lead + 4, lead + 2]
-    y = ctx.op("Transpose", y, perm=perm)
-    scaled: list[int | ir.Value] = []
-    for d in spatial:  # two ints, or one 2-element Shape slice
-        scaled.append(
-            d * r if isinstance(d, int) else ctx.op("Mul", d, ctx.constant([r, r], INT64))
-        )
-    return ctx.op("Reshape", y, shape_tensor(ctx, [*([0] * (lead + 1)), *scaled]))
-
-
-@handler("aten::pixel_unshuffle")
-def aten_pixel_unshuffle(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::pixel_unshuffle(Tensor self, int downscale_factor) -> Tensor: (*, C, H*r, W*r) ->
-    (*, C*r*r, H, W). ONNX SpaceToDepth orders the channels the other way (offset-major), so
-    this reshapes and transposes."""
-    x = ctx.tensor(node.input("self"))
-    r = ctx.const_int(node.input("downscale_factor"))
-    rank = ctx.rank(x)
-    if rank < 3:
-        raise Unsupported(f"pixel_unshuffle of a rank-{rank} tensor (needs rank >= 3)")
-    lead = rank - 3
-    spatial = _spatial(ctx, x)
-    if len(spatial) == 2:
-        h, w = spatial
-        if h % r or w % r:  # type: ignore[operator]
-            raise Unsupported(f"pixel_unshuffle: {h}x{w} is not divisible by {r}")
-        small: list[int | ir.Value] = [h // r, w // r]  # type: ignore[operator]
-        split: list[int | ir.Value] = [h // r, r, w // r, r]  # type: ignore[operator]
-    else:
-        hw = ctx.op("Div", spatial[0], ctx.constant([r, r], INT64))  # type: ignore[arg-type]
-        small = [hw]
-        h = ctx.op("Slice", hw, ctx.constant([0], INT64), ctx.constant([1], INT64))
-        w = ctx.op("Slice", hw, ctx.constant([1], INT64), ctx.constant([2], INT64))
-        split = [h, r, w, r]
-    # (*, C, H, r, W, r) -> (*, C, r, r, H, W) -> (*, C*r*r, H, W)
-    y = ctx.op("Reshape", x, shape_tensor(ctx, [*([0] * (lead + 1)), *split]))
-    perm = [*range(lead), lead, lead + 2, lead + 4, lead + 1, lead + 3]
-    y = ctx.op("Transpose", y, perm=perm)
-    return ctx.op("Reshape", y, shape_tensor(ctx, [*([0] * lead), -1, *small]))
-
-
-# ---- sliding windows -------------------------------------------------------------------------
-def _window_index(
-    ctx: TranslationContext, length: int | ir.Value, size: int, step: int, dilation: int = 1
-) -> tuple[ir.Value, int | None]:
-    """Indices [i * step + k * dilation] of shape (count, size) for windows over ``length``."""
-    span = dilation * (size - 1) + 1
-    if isinstance(length, int):
-        count = (length - span) // step + 1
-        if count <= 0:
-            raise Unsupported(f"a window of {span} does not fit in a dim of size {length}")
-        table = np.arange(count)[:, None] * step + np.arange(size)[None, :] * dilation
-        return ctx.constant(table, INT64), count
-    count_v = ctx.op(
-        "Add",
-        ctx.op("Div", ctx.op("Sub", length, ctx.constant(span, INT64)), ctx.constant(step, INT64)),
-        ctx.constant(1, INT64),
-    )
-    starts = ctx.op("Range", ctx.constant(0, INT64), count_v, ctx.constant(1, INT64))
-    starts = ctx.op("Mul", starts, ctx.constant(step, INT64))
-    offsets = ctx.constant(np.arange(size) * dilation, INT64)
-    index = ctx.op("Add", ctx.op("Unsqueeze", starts, ctx.constant([1], INT64)), offsets)
-    return index, None
-
-
-def _length(ctx: TranslationContext, x: ir.Value, axis: int) -> int | ir.Value:
-    size = ctx.static_dim(x, axis)
-    if size is not None:
-        return size
-    return ctx.op("Squeeze", ctx.op("Shape", x, start=axis, end=axis + 1))
-
-
-@handler("aten::unfold")
-def aten_unfold(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a): windows
-    along ``dimension``, the window as a new last dim"""
-    x = ctx.tensor(node.input("self"))
-    rank = ctx.rank(x)
-    if rank == 0:
-        raise Unsupported("unfold of a 0-d tensor")
-    axis = norm_axis(ctx.const_int(node.input("dimension")), rank)
-    size, step = ctx.const_int(node.input("size")), ctx.const_int(node.input("step"))
-    index, _ = _window_index(ctx, _length(ctx, x, axis), size, step)
-    y = ctx.op("Gather", x, index, axis=axis)  # (..., count, size, ...)
-    if axis == rank - 1:
-        return y
-    perm = [*range(axis + 1), *range(axis + 2, rank + 1), axis + 1]
-    return ctx.op("Transpose", y, perm=perm)
-
-
-def _pair(values: Sequence[int]) -> list[int]:
-    return list(values) * 2 if len(values) == 1 else list(values)
-
-
-@handler("aten::im2col")
-def aten_im2col(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, int[2]
-    stride) -> Tensor (F.unfold): (N, C, H, W) -> (N, C*kh*kw, L)"""
-    x = ctx.tensor(node.input("self"))
-    kh, kw = _pair(ctx.const_ints(node.input("kernel_size")))
-    dh, dw = _pair(ctx.const_ints(node.input("dilation")))
-    ph, pw = _pair(ctx.const_ints(node.input("padding")))
-    sh, sw = _pair(ctx.const_ints(node.input("stride")))
-    rank = ctx.rank(x)
-    if rank not in (3, 4):
-        raise Unsupported(f"im2col of a rank-{rank} tensor (needs 3 or 4)")
-    if rank == 3:
-        x = ctx.op("Unsqueeze", x, ctx.constant([0], INT64))
-    if ph or pw:
-        dtype = ctx.dtype(x)
-        wide = _movable(ctx, x)
-        pads = ctx.constant([0, 0, ph, pw, 0, 0, ph, pw], INT64)
-        zero = ctx.constant(0, ctx.dtype(wide))
-        x = _restore(ctx, ctx.op("Pad", wide, pads, zero, mode="constant"), dtype)
-    rows, oh = _window_index(ctx, _length(ctx, x, 2), kh, sh, dh)
-    cols, ow = _window_index(ctx, _length(ctx, x, 3), kw, sw, dw)
-    y = ctx.op("Gather", x, rows, axis=2)  # (N, C, oh, kh, W)
-    y = ctx.op("Gather", y, cols, axis=4)  # (N, C, oh, kh, ow, kw)
-    y = ctx.op("Transpose", y, perm=[0, 1, 3, 5, 2, 4])  # (N, C, kh, kw, oh, ow)
-    # (N, C, kh*kw, L), then (N, C*kh*kw, L)
-    y = ctx.op("Reshape", y, ctx.constant([0, 0, kh * kw, -1], INT64))
-    if oh is not None and ow is not None:
-        blocks: int | ir.Value = oh * ow
-    else:
-        blocks = ctx.op("Shape", y, start=3)
-    y = ctx.op("Reshape", y, shape_tensor(ctx, [0, -1, blocks]))
-    if rank == 3:
-        y = ctx.op("Squeeze", y, ctx.constant([0], INT64))
-    return y
+    return scalar_of(ctx, ctx.entry(node.input("s")), dtype_arg(ctx, node) or FLOAT)

@@ -11,7 +11,8 @@ import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate import dtypes
-from converter.translate.context import Entry, TranslationContext
+from converter.translate.context import Entry, RuntimeList, TranslationContext
+from converter.translate.ops.lists import sequence_concat
 from converter.translate.ops.shape_util import erf
 from converter.translate.registry import handler
 
@@ -94,6 +95,8 @@ def aten_add(ctx: TranslationContext, node: TSNode) -> Entry:
         a, b = ctx.entry(node.inputs[0]), ctx.entry(node.inputs[1])
         if isinstance(a, list | tuple) and isinstance(b, list | tuple):
             return [*a, *b]
+        if isinstance(a, RuntimeList) or isinstance(b, RuntimeList):
+            return sequence_concat(ctx, a, b)
         return ctx.op("Concat", ctx.tensor(node.inputs[0]), ctx.tensor(node.inputs[1]), axis=0)
     return _binary(ctx, node, "Add")
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from converter.frontend.ts_ir import TSNode
-from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.context import (
+    Entry,
+    RuntimeList,
+    TranslationContext,
+    Unsupported,
+    is_tensor_list,
+)
+from converter.translate.ops.lists import sequence_at
 from converter.translate.registry import handler
 
 __all__ = ["SYMBOLIC_DIM"]
@@ -44,6 +51,10 @@ def prim_list_unpack(ctx: TranslationContext, node: TSNode) -> tuple[Entry, ...]
 def prim_tuple_index(ctx: TranslationContext, node: TSNode) -> Entry:
     """prim::TupleIndex(tuple, int) -> Any"""
     items = ctx.entry(node.inputs[0])
+    if isinstance(items, RuntimeList) or (
+        is_tensor_list(node.inputs[0]) and not ctx.is_const(node.inputs[1])
+    ):
+        return sequence_at(ctx, items, ctx.entry(node.inputs[1]))  # type: ignore[arg-type]
     if isinstance(items, ir.Value) and items.shape is not None and len(items.shape) == 1:
         # A 1-D tensor standing for a list of ints (e.g. a shape computed at run time).
         index = ctx.cast(ctx.tensor(node.inputs[1]), ir.DataType.INT64)

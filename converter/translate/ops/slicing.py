@@ -5,8 +5,10 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from converter.frontend.ts_ir import TSNode
-from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.context import Entry, RuntimeList, TranslationContext, Unsupported
 from converter.translate.dtypes import result_type
+from converter.translate.ops.index_util import INT64_MIN, dim_size, shape_of
+from converter.translate.ops.lists import sequence_join
 from converter.translate.ops.shape_util import (
     INT64,
     INT64_MAX,
@@ -171,6 +173,9 @@ def _joined(ctx: TranslationContext, node: TSNode) -> list[ir.Value]:
 @handler("aten::cat")
 def aten_cat(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::cat(Tensor[] tensors, int dim=0) -> Tensor"""
+    items = ctx.entry(node.input("tensors"))
+    if isinstance(items, RuntimeList):
+        return sequence_join(ctx, items, ctx.const_int(node.input("dim")), new_axis=False)
     tensors = _joined(ctx, node)
     rank = max(ctx.rank(t) for t in tensors)
     # PyTorch skips 1-D empty tensors (the legacy way to start an accumulation).
@@ -184,7 +189,92 @@ def aten_cat(ctx: TranslationContext, node: TSNode) -> Entry:
 @handler("aten::stack")
 def aten_stack(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::stack(Tensor[] tensors, int dim=0) -> Tensor"""
+    items = ctx.entry(node.input("tensors"))
+    if isinstance(items, RuntimeList):
+        return sequence_join(ctx, items, ctx.const_int(node.input("dim")), new_axis=True)
     tensors = _joined(ctx, node)
     axis = norm_axis(ctx.const_int(node.input("dim")), ctx.rank(tensors[0]) + 1)
     parts = [ctx.op("Unsqueeze", t, ctx.constant([axis], INT64)) for t in tensors]
     return parts[0] if len(parts) == 1 else ctx.op("Concat", *parts, axis=axis)
+
+
+# ---- roll and flip ---------------------------------------------------------------------------
+def _roll(ctx: TranslationContext, x: ir.Value, shift: Entry, axis: int) -> ir.Value:
+    size = ctx.static_dim(x, axis)
+    axes = ctx.constant([axis], INT64)
+    if isinstance(shift, int) and size is not None:
+        if size == 0 or shift % size == 0:
+            return x
+        split = ctx.constant([size - shift % size], INT64)
+    else:
+        shift_t = ctx.op("Reshape", ctx.cast(ctx.as_tensor(shift), INT64), ctx.constant([1], INT64))
+        size_t = dim_size(ctx, x, axis)
+        split = ctx.op(
+            "Sub", size_t, ctx.op("Mod", shift_t, size_t)
+        )  # Mod takes the divisor's sign
+    tail = ctx.op("Slice", x, split, ctx.constant([INT64_MAX], INT64), axes)
+    head = ctx.op("Slice", x, ctx.constant([0], INT64), split, axes)
+    return ctx.op("Concat", tail, head, axis=axis)
+
+
+@handler("aten::roll")
+def aten_roll(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor"""
+    x = first_input(ctx, node)
+    rank = ctx.rank(x)
+    shifts_entry = ctx.entry(node.input("shifts"))
+    shifts: list[Entry]
+    if isinstance(shifts_entry, list | tuple):
+        shifts = list(shifts_entry)
+    elif isinstance(shifts_entry, int):
+        shifts = [shifts_entry]
+    else:
+        shifts = list(ctx.const_ints(node.input("shifts")))
+    dims = ctx.const_ints(node.input("dims"))
+    if not dims:
+        if len(shifts) != 1:
+            raise Unsupported("roll without dims takes exactly one shift")
+        flat = ctx.op("Reshape", x, ctx.constant([-1], INT64))
+        rolled = _roll(ctx, flat, shifts[0], 0)
+        return ctx.op("Reshape", rolled, shape_of(ctx, x))
+    if len(dims) != len(shifts):
+        raise Unsupported(f"roll with {len(shifts)} shifts for {len(dims)} dims")
+    for shift, dim in zip(shifts, dims, strict=True):
+        x = _roll(ctx, x, shift, norm_axis(dim, rank))
+    return x
+
+
+@handler("aten::flip")
+def aten_flip(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::flip(Tensor self, int[] dims) -> Tensor"""
+    x = first_input(ctx, node)
+    rank = ctx.rank(x)
+    axes = sorted({norm_axis(d, rank) for d in ctx.const_ints(node.input("dims"))})
+    if not axes or rank == 0:
+        return x
+    n = len(axes)
+    return ctx.op(
+        "Slice",
+        x,
+        ctx.constant([-1] * n, INT64),
+        ctx.constant([INT64_MIN] * n, INT64),
+        ctx.constant(axes, INT64),
+        ctx.constant([-1] * n, INT64),
+    )
+
+
+@handler("aten::fliplr", "aten::flipud")
+def aten_fliplr(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::fliplr(Tensor self) -> Tensor (flip dim 1); flipud (flip dim 0)"""
+    x = first_input(ctx, node)
+    axis = 1 if node.kind == "aten::fliplr" else 0
+    if ctx.rank(x) <= axis:
+        raise Unsupported(f"{node.kind} needs a tensor of rank {axis + 1} or more")
+    return ctx.op(
+        "Slice",
+        x,
+        ctx.constant([-1], INT64),
+        ctx.constant([INT64_MIN], INT64),
+        ctx.constant([axis], INT64),
+        ctx.constant([-1], INT64),
+    )

@@ -6,7 +6,8 @@ import onnx_ir as ir
 import torch
 
 from converter.frontend.ts_ir import TSNode
-from converter.translate.context import Entry, TranslationContext, Unsupported
+from converter.translate.context import Entry, RuntimeList, TranslationContext, Unsupported
+from converter.translate.ops.lists import sequence_length
 from converter.translate.registry import handler
 
 __all__: list[str] = []
@@ -36,6 +37,8 @@ def aten_getitem_dict(ctx: TranslationContext, node: TSNode) -> Entry:
 def aten_len(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::len.t(t[] a) -> int"""
     value = ctx.entry(node.inputs[0])
+    if isinstance(value, RuntimeList):
+        return sequence_length(ctx, value)
     if isinstance(value, list | tuple | dict):
         return len(value)
     x = ctx.tensor(node.inputs[0])
