@@ -132,7 +132,14 @@ def _float_io(path: Path) -> list[int]:
 
 @pytest.mark.parametrize(
     ("name", "opset", "ratio"),
-    [("mlp", 18, None), ("convnet", 18, 0.55), ("transformer_block", 23, 0.65)],
+    [
+        ("mlp", 18, None),
+        ("convnet", 18, 0.55),
+        ("transformer_block", 23, 0.65),
+        # float16 Transpose -> Reshape -> Transpose -> MatMul: crashes ONNX Runtime 1.32's
+        # NCHWc transformer unless the session disables it; LSTM itself stays float32.
+        ("lstm", 18, None),
+    ],
 )
 def test_fixture_in_float16_passes_parity_at_float16_tolerance(
     name: str, opset: int, ratio: float | None, tmp_path: Path
@@ -140,7 +147,10 @@ def test_fixture_in_float16_passes_parity_at_float16_tolerance(
     plain = _convert(name, tmp_path, opset)
     half = _convert(name, tmp_path, opset, float16=True)
     assert onnx.TensorProto.FLOAT16 in _initializer_types(half)
-    assert onnx.TensorProto.FLOAT not in _initializer_types(half)
+    graph = onnx.load(str(half)).graph
+    kept = {t.name for t in graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
+    readers = {n.op_type for n in graph.node if kept & set(n.input)}
+    assert readers <= {"LSTM"}  # float32 weights only where the operator stays float32
     assert _float_io(half) == _float_io(plain) == [onnx.TensorProto.FLOAT] * len(_float_io(half))
     if ratio is not None:  # the weights dominate the file: about half the bytes
         assert half.stat().st_size < ratio * plain.stat().st_size
