@@ -37,6 +37,7 @@ from converter.optimize.fuse_gemm import FuseGemmBiasPass, FuseMatMulAddPass
 from converter.optimize.fuse_norm import FuseLayerNormPass, FuseRMSNormPass
 from converter.optimize.fuse_reshape import FuseReshapeChainsPass
 from converter.optimize.ort_contrib import FuseOnnxRuntimeContribPass
+from converter.optimize.ort_conv import FuseConvActivationPass
 from converter.optimize.report import OptimizeReport, PassRecord
 from converter.optimize.reshape_dims import CopyReshapeDimsPass
 from converter.optimize.runner import Checker, NamedPass, histogram, run_passes
@@ -111,6 +112,7 @@ def pipeline(
     contrib: list[NamedPass] = [
         # Last: ONNX Runtime's fusions match the standard graph the passes above produce.
         ("fuse-onnxruntime-contrib", FuseOnnxRuntimeContribPass()),
+        ("fuse-onnxruntime-conv-activation", FuseConvActivationPass()),
     ]
     final: list[NamedPass] = [
         *(contrib if onnxruntime_contrib else []),

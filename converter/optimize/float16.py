@@ -41,6 +41,8 @@ FLOAT16_KEPT_FLOAT32 = frozenset(
         "TopK",
         "NonMaxSuppression",
         "RoiAlign",
+        # ONNX Runtime's fused convolution (--onnxruntime-contrib-ops) has a float32 CPU kernel.
+        "FusedConv",
         # Output type set by a ``dtype`` attribute.
         "EyeLike",
         "RandomNormal",
