@@ -56,6 +56,7 @@ FLOAT16_KEPT_FLOAT32 = frozenset(
 # Inputs and outputs the standard types as float32 whatever the node computes in.
 _FLOAT_INPUTS = {"Resize": frozenset({2}), "Upsample": frozenset({1})}
 _FLOAT_OUTPUTS = {"LayerNormalization": frozenset({1, 2})}
+_SOURCES = frozenset({"Constant", "Cast"})
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 PRECISION_KEY = "jit2onnx.precision"
 _TOLERANCES_KEY = "jit2onnx.tolerances"
@@ -137,7 +138,7 @@ class _Converter:
         self._cast_inputs()
         for graph in graphs:
             for node in list(graph):
-                if node.op_type in self.kept:
+                if node.op_type in self.kept or node.op_type in _FLOAT_INPUTS:
                     self._keep_float32(node)
         self._cast_outputs()
         return True
@@ -151,10 +152,13 @@ class _Converter:
                 yield from node.outputs
 
     def _only_fp32_uses(self, value: ir.Value) -> bool:
-        """A constant read only where float32 is kept needs no float16 copy."""
+        """A constant or a cast read only where float32 is kept stays float32 (no rounding of,
+        say, a length cast from an integer on its way to Range)."""
         uses = value.uses()
-        constant = value.is_initializer() or getattr(value.producer(), "op_type", "") == "Constant"
-        return constant and bool(uses) and all(self.fp32_use(n, i) for n, i in uses)
+        source = value.is_initializer() or getattr(value.producer(), "op_type", "") in _SOURCES
+        if not source or not uses or value.is_graph_output():
+            return False
+        return all(self.fp32_use(n, i) for n, i in uses)
 
     def _stays_float(self, value: ir.Value) -> bool:
         node = value.producer()
@@ -168,6 +172,8 @@ class _Converter:
             return
         attrs = node.attributes
         if node.op_type == "Cast" and attrs.get_int("to") == _F32:
+            if self._only_fp32_uses(node.outputs[0]):
+                return
             attrs["to"] = ir.AttrInt64("to", _F16)
         elif node.op_type == "ConstantOfShape":
             value = attrs.get_tensor("value")
@@ -193,7 +199,7 @@ class _Converter:
         """A float32 copy of a constant, made only for a float32 use."""
         if not any(self.fp32_use(n, i) for n, i in value.uses()):
             return value
-        twin = ir.Value(name=f"{value.name}_float32", const_value=ir.tensor(array))
+        twin = ir.Value(name=self.fresh(f"{value.name}_float32"), const_value=ir.tensor(array))
         twin.shape = ir.Shape(array.shape)
         twin.dtype = _F32
         self.model.graph.register_initializer(twin)
@@ -220,9 +226,12 @@ class _Converter:
         return self.casts[key]
 
     def _keep_float32(self, node: ir.Node) -> None:
+        """Float32 inputs where the node reads float32; Casts down after a kept node."""
         for i, value in enumerate(node.inputs):
-            if value is not None and value.dtype == _F16:
+            if value is not None and value.dtype == _F16 and self.fp32_use(node, i):
                 node.replace_input_with(i, self._float32_of(value, node))
+        if node.op_type not in self.kept:
+            return
         for out in node.outputs:
             if out.dtype == _F32 and out.index() not in _FLOAT_OUTPUTS.get(node.op_type, ()):
                 self._cast_down(out, node)

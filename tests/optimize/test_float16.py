@@ -211,3 +211,23 @@ def test_cli_convert_float16_verify_and_optimize(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["optimize", str(out), "-o", str(again), "--float16"])
     assert result.exit_code == 0, result.output
     assert _initializer_types(again) == _initializer_types(out)
+
+
+def test_a_length_cast_for_range_keeps_float32() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 18]>
+    g (int64 n, float[2] x) => (float[N] r, float[2] y) {
+      zero = Constant <value = float {0.0}> ()
+      step = Constant <value = float {1.0}> ()
+      f = Cast <to: int = 1> (n)
+      r = Range (zero, f, step)
+      y = Mul (x, step)
+    }
+    """
+    feeds = {"n": np.array(3001, np.int64), "x": np.ones(2, np.float32)}
+    model = ir.from_onnx_text(text)
+    ConvertFloat16Pass()(model)
+    r, y = outputs(model, feeds)  # 3001 would round to 3000 in float16
+    assert r.shape == (3001,) and r[-1] == 3000.0 and y.tolist() == [1.0, 1.0]
+    cast = next(n for n in model.graph if n.op_type == "Cast" and n.inputs[0].name == "n")
+    assert cast.attributes.get_int("to") == ir.DataType.FLOAT
