@@ -6,7 +6,7 @@ enabled, and TorchScript latency on the same input. Prints a markdown table, the
 targets hold. Needs the ``bench`` extra (onnxsim, onnxslim). Single-threaded; each latency is
 the best median over five rounds that take turns, for stable numbers on a busy machine.
 
-    python benchmarks/optimize.py [--seconds 0.5]
+    python benchmarks/optimize.py [--seconds 0.5] [--only convnet,bert_encoder:18]
 """
 
 from __future__ import annotations
@@ -182,11 +182,25 @@ def bench(
     return rows, sizes
 
 
+def _names() -> list[str]:
+    return list(dict.fromkeys(f"{name}:{opset}" for name, opset, _ in MODELS))
+
+
 def main() -> None:
     """Print the table and the target check."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=0.5, help="timing budget per run")
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="NAME[:OPSET],...",
+        help="only these fixtures (all opsets of a name without :OPSET)",
+    )
     args = parser.parse_args()
+    wanted = {w.strip() for w in args.only.split(",") if w.strip()}
+    models = [m for m in MODELS if not wanted or {m[0], f"{m[0]}:{m[1]}"} & wanted]
+    if not models:
+        parser.error(f"--only {args.only}: no such fixture; fixtures: {', '.join(_names())}")
     print(
         _row(
             [
@@ -206,7 +220,7 @@ def main() -> None:
     print(_row(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---"]))
     checks = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, opset, dims in MODELS:
+        for name, opset, dims in models:
             rows, sizes = bench(name, opset, dims, args.seconds, Path(tmp))
             print("\n".join(rows), flush=True)
             peers = [sizes[p][0] for p in ("onnxsim", "onnxslim") if p in sizes]

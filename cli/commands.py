@@ -127,6 +127,12 @@ def _worker(in_process: bool, timeout: float, max_memory_bytes: int | None) -> W
 
 def _optimize_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
+        "--float16",
+        is_flag=True,
+        help="Compute in float16 (weights too); inputs and outputs stay float32. Parity is "
+        "checked at float16 tolerances (rtol = atol = 1e-2).",
+    )(fn)
+    fn = click.option(
         "--onnxruntime-contrib-ops",
         "onnxruntime_contrib",
         is_flag=True,
@@ -207,6 +213,7 @@ def convert(
     check_each_pass: bool,
     disabled_passes: tuple[str, ...],
     onnxruntime_contrib: bool,
+    float16: bool,
     show_report: bool,
     and_verify: bool,
     test_data: Path | None,
@@ -247,6 +254,7 @@ def convert(
         disabled_passes=frozenset(disabled_passes),
         check_each_pass=check_each_pass,
         onnxruntime_contrib=onnxruntime_contrib,
+        float16=float16,
     )
     with render.handle_errors(debug):
         if test_data is not None:
@@ -457,6 +465,7 @@ def optimize(
     check_each_pass: bool,
     disabled_passes: tuple[str, ...],
     onnxruntime_contrib: bool,
+    float16: bool,
     show_report: bool,
     force: bool,
     as_json: bool,
@@ -472,6 +481,7 @@ def optimize(
             check_each_pass=check_each_pass,
             inputs=inputs_file,
             onnxruntime_contrib=onnxruntime_contrib,
+            float16=float16,
             overwrite=force,
         )
         if as_json:

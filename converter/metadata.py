@@ -7,6 +7,8 @@ Every key is prefixed ``jit2onnx.``; values are plain text or JSON (see the READ
   a numpy-style name (``float32``, ``int64``, ``bool``), ``shape`` holds ints, names of dynamic
   dims, or null for a size the graph computes
 - ``tolerances``: JSON ``{output name: {"rtol": r, "atol": a}}``, the parity tolerances
+  (verify uses them unless given others; looser for a float16 model)
+- ``precision``: ``float16`` when the computation was converted to float16 (absent otherwise)
 - ``findings``: JSON list of validation findings; ``notes``: plain text, one note a line
 """
 
@@ -35,6 +37,7 @@ __all__ = [
     "TensorInfo",
     "default_tolerances",
     "describe",
+    "recorded_tolerances",
     "is_onnx_file",
     "model_properties",
     "tolerance_text",
@@ -96,16 +99,28 @@ class ModelDescription:
         }
 
 
-def default_tolerances(outputs: Sequence[TensorInfo]) -> dict[str, Tolerance]:
-    """The tolerance verify applies by default to each output, by its dtype."""
+def default_tolerances(
+    outputs: Sequence[TensorInfo], float16: bool = False
+) -> dict[str, Tolerance]:
+    """The tolerance verify applies by default to each output, by its dtype (and whether the
+    model computes in float16)."""
     result = {}
     for out in outputs:
         try:
             dtype = np.dtype(out.dtype)
         except TypeError:
             dtype = np.dtype(np.float32)
-        result[out.name] = Tolerance.for_dtype(dtype)
+        result[out.name] = Tolerance.for_float16(dtype) if float16 else Tolerance.for_dtype(dtype)
     return result
+
+
+def recorded_tolerances(props: Mapping[str, str]) -> dict[str, Tolerance]:
+    """The ``jit2onnx.tolerances`` of a model's metadata (keys with their prefix); ValueError,
+    KeyError or TypeError when malformed."""
+    return {
+        k: Tolerance(rtol=float(v["rtol"]), atol=float(v["atol"]))
+        for k, v in json.loads(props.get(PREFIX + "tolerances", "{}")).items()
+    }
 
 
 def tolerance_text(tolerances: Mapping[str, Tolerance]) -> str:
@@ -125,13 +140,14 @@ def model_properties(
     """The model-level ``metadata_props`` for a translated model."""
     inputs = [TensorInfo.of_value(v) for v in model.graph.inputs]
     outputs = [TensorInfo.of_value(v) for v in model.graph.outputs]
+    float16 = model.metadata_props.get(PREFIX + "precision") == "float16"
     props = {
         "version": version,
         "opset": str(opset),
         "source_sha256": source_sha256,
         "inputs": json.dumps([i.to_dict() for i in inputs]),
         "outputs": json.dumps([o.to_dict() for o in outputs]),
-        "tolerances": tolerance_text(default_tolerances(outputs)),
+        "tolerances": tolerance_text(default_tolerances(outputs, float16)),
         "findings": json.dumps([f.to_dict() for f in findings]),
     }
     if notes:
@@ -173,10 +189,7 @@ def describe(onnx_model: str | os.PathLike[str]) -> ModelDescription:
         outputs = _infos(props.get("outputs")) or tuple(
             map(TensorInfo.of_value, model.graph.outputs)
         )
-        tolerances = {
-            k: Tolerance(rtol=float(v["rtol"]), atol=float(v["atol"]))
-            for k, v in json.loads(props.get("tolerances", "{}")).items()
-        }
+        tolerances = recorded_tolerances({p.key: p.value for p in proto.metadata_props})
         findings = tuple(Finding.from_dict(d) for d in json.loads(props.get("findings", "[]")))
     except (ValueError, KeyError, TypeError) as e:
         raise ModelLoadError(f"{path}: malformed jit2onnx metadata: {_first_line(e)}") from e

@@ -59,6 +59,8 @@ class ConvertOptions:
     check_each_pass: bool = False
     # Also fuse into ONNX Runtime's own operators (com.microsoft): runs only in ONNX Runtime.
     onnxruntime_contrib: bool = False
+    # Compute in float16 (inputs and outputs stay float32); parity at float16 tolerances.
+    float16: bool = False
 
     def __post_init__(self) -> None:
         if not MIN_OPSET <= self.opset <= MAX_OPSET:
@@ -91,6 +93,19 @@ class Tolerance:
             return cls(rtol=1e-4, atol=1e-4)
         return cls(rtol=0.0, atol=0.0)
 
+    @classmethod
+    def for_float16(cls, dtype: np.dtype) -> Tolerance:
+        """Default tolerance for outputs of a model that computes in float16, by output dtype.
+
+        float32 and float16 outputs: ``rtol = atol = 1e-2`` (float16 keeps 11 significant bits,
+        a relative step of 9.8e-4 per rounding, which accumulates over layers and, near zero,
+        in absolute terms); float64 and integer outputs keep their usual tolerance.
+        """
+        kind = np.dtype(dtype)
+        if kind in (np.float16, np.float32):
+            return cls(rtol=1e-2, atol=1e-2)
+        return cls.for_dtype(kind)
+
 
 @dataclasses.dataclass(frozen=True)
 class VerifyOptions:
@@ -99,6 +114,8 @@ class VerifyOptions:
     provider: Provider = "cpu"
     device_id: int = 0
     tolerance: Tolerance | None = None
+    # Per-output tolerances where ``tolerance`` is None (verify fills them from the file).
+    per_output: Mapping[str, Tolerance] = dataclasses.field(default_factory=dict)
     extra_inputs: int = 2
     seed: int = 0
 

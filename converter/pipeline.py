@@ -175,7 +175,7 @@ def _optimize(
     model: ir.Model, ts: TorchScriptModel, arrays: Sequence[np.ndarray], opts: ConvertOptions
 ) -> OptimizeReport | None:
     """Run the optimizer at the options' level; with check_each_pass, against TorchScript."""
-    if opts.optimize_level == 0:
+    if opts.optimize_level == 0 and not opts.float16:
         return None
     reference = ts.run_arrays(arrays) if opts.check_each_pass else None
     _, report = optimize(
@@ -186,6 +186,7 @@ def _optimize(
         inputs=list(arrays),
         reference=reference,
         onnxruntime_contrib=opts.onnxruntime_contrib,
+        float16=opts.float16,
     )
     return report
 

@@ -22,6 +22,7 @@ from converter.optimize.eliminate import (
     EliminateNoOpsPass,
     RemoveNoOpReshapePass,
 )
+from converter.optimize.float16 import ConvertFloat16Pass
 from converter.optimize.fold import FoldConstantsPass, LiftConstantsPass
 from converter.optimize.fuse_activation import FuseClipPass, FuseHardSwishPass
 from converter.optimize.fuse_attention import FuseAttentionPass
@@ -36,6 +37,7 @@ from converter.optimize.fuse_gemm import FuseGemmBiasPass, FuseMatMulAddPass
 from converter.optimize.fuse_norm import FuseLayerNormPass, FuseRMSNormPass
 from converter.optimize.fuse_reshape import FuseReshapeChainsPass
 from converter.optimize.ort_contrib import FuseOnnxRuntimeContribPass
+from converter.optimize.ort_conv import FuseConvActivationPass
 from converter.optimize.report import OptimizeReport, PassRecord
 from converter.optimize.reshape_dims import CopyReshapeDimsPass
 from converter.optimize.runner import Checker, NamedPass, histogram, run_passes
@@ -78,17 +80,19 @@ def _fusions() -> list[NamedPass]:
 
 
 def pipeline(
-    level: int, onnxruntime_contrib: bool = False
+    level: int, onnxruntime_contrib: bool = False, float16: bool = False
 ) -> tuple[list[NamedPass], list[NamedPass]]:
     """The passes of a level: (repeated each round, run once at the end), in order.
 
     ``onnxruntime_contrib`` adds ONNX Runtime's own fused operators (the output then runs only
-    in ONNX Runtime).
+    in ONNX Runtime); ``float16`` converts the computation to float16, at any level.
     """
     if level not in LEVELS:
         raise OptimizationError(f"optimization level {level} is not one of 0, 1, 2")
+    # After every fusion: the fusions match float32 graphs, and fold float32 constants.
+    to_float16: list[NamedPass] = [("convert-float16", ConvertFloat16Pass())] if float16 else []
     if level == 0:
-        return [], []
+        return [], to_float16
     fusions = _fusions()
     repeated: list[NamedPass] = [
         # Shapes and types first: no-op reshapes, Gemm's 2-D check and the fusions need them.
@@ -108,9 +112,11 @@ def pipeline(
     contrib: list[NamedPass] = [
         # Last: ONNX Runtime's fusions match the standard graph the passes above produce.
         ("fuse-onnxruntime-contrib", FuseOnnxRuntimeContribPass()),
+        ("fuse-onnxruntime-conv-activation", FuseConvActivationPass()),
     ]
     final: list[NamedPass] = [
         *(contrib if onnxruntime_contrib else []),
+        *to_float16,
         # Tied weights stay one initializer; equal constants written twice become one.
         ("deduplicate-initializers", common.DeduplicateInitializersPass()),
         ("remove-unused-nodes", common.RemoveUnusedNodesPass()),
@@ -121,9 +127,11 @@ def pipeline(
     return repeated, final
 
 
-def pass_names(level: int = DEFAULT_LEVEL, onnxruntime_contrib: bool = False) -> list[str]:
+def pass_names(
+    level: int = DEFAULT_LEVEL, onnxruntime_contrib: bool = False, float16: bool = False
+) -> list[str]:
     """The names of a level's passes, in order (for ``disabled`` and the documentation)."""
-    repeated, final = pipeline(level, onnxruntime_contrib)
+    repeated, final = pipeline(level, onnxruntime_contrib, float16)
     return list(dict.fromkeys(name for name, _ in [*repeated, *final]))
 
 
@@ -134,11 +142,13 @@ def optimize_model(
     disabled: Collection[str] = (),
     check: Checker | None = None,
     onnxruntime_contrib: bool = False,
+    float16: bool = False,
 ) -> OptimizeReport:
     """Optimize ``model`` in place; ``check`` runs after every pass that changed it."""
     start = time.perf_counter()
-    repeated, final = pipeline(level, onnxruntime_contrib and level > 0)
-    unknown = sorted(set(disabled) - set(pass_names(max(level, 1), onnxruntime_contrib)))
+    repeated, final = pipeline(level, onnxruntime_contrib and level > 0, float16)
+    names = pass_names(max(level, 1), onnxruntime_contrib, float16)
+    unknown = sorted(set(disabled) - set(names))
     if unknown:
         raise OptimizationError(f"unknown pass name(s): {', '.join(unknown)}")
     repeated = [(n, p) for n, p in repeated if n not in disabled]

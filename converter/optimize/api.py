@@ -59,6 +59,7 @@ def optimize(
     inputs: Inputs | None = None,
     reference: Sequence[np.ndarray] | None = None,
     onnxruntime_contrib: bool = False,
+    float16: bool = False,
     overwrite: bool = False,
 ) -> tuple[ir.Model, OptimizeReport]:
     """Optimize a model (in place when given an ``ir.Model``); returns it and the report.
@@ -69,7 +70,8 @@ def optimize(
     the first pass that breaks parity raises ParityError naming it. ``output`` writes the
     result atomically (``overwrite`` replaces an existing file). ``onnxruntime_contrib`` (off
     by default) adds ONNX Runtime's own fused operators: the output then runs only in ONNX
-    Runtime.
+    Runtime. ``float16`` (off by default) converts weights and computation to float16 while
+    inputs and outputs stay float32; parity checks then use float16 tolerances.
     """
     ir_model = _load(model)
     check = None
@@ -88,6 +90,7 @@ def optimize(
         disabled=disabled_passes,
         check=check,
         onnxruntime_contrib=onnxruntime_contrib,
+        float16=float16,
     )
     if output is not None:
         write_onnx(ir_model, output, overwrite)

@@ -8,8 +8,9 @@ import numpy as np
 import onnx_ir as ir
 
 from converter.errors import ParityError
+from converter.optimize.float16 import float16_tolerance, is_float16
 from converter.runtime.compare import compare
-from converter.runtime.session import Session
+from converter.runtime.session import FLOAT16_DISABLED_OPTIMIZERS, Session
 
 __all__ = ["ParityChecker", "feeds_for"]
 
@@ -33,7 +34,8 @@ def feeds_for(model: ir.Model, seed: int = 0, symbolic_size: int = 2) -> dict[st
 
 
 def _run(model: ir.Model, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-    session = Session(ir.serde.serialize_model(model).SerializeToString())
+    disabled = FLOAT16_DISABLED_OPTIMIZERS if is_float16(model) else ()
+    session = Session(ir.serde.serialize_model(model).SerializeToString(), disabled=disabled)
     return session.run(dict(feeds))
 
 
@@ -51,11 +53,14 @@ class ParityChecker:
         return cls(feeds, _run(model, feeds))
 
     def __call__(self, name: str, model: ir.Model) -> None:
-        """Raise ParityError naming ``name`` when the model's outputs left tolerance."""
+        """Raise ParityError naming ``name`` when the model's outputs left tolerance
+        (float16 tolerances once the model computes in float16)."""
         actual = _run(model, self.feeds)
         self.checked.append(name)
+        loose = is_float16(model)
         for value, expected, got in zip(model.graph.outputs, self.reference, actual, strict=True):
-            diff = compare(value.name or "", expected, got)
+            tol = float16_tolerance(expected.dtype) if loose else None
+            diff = compare(value.name or "", expected, got, tol)
             if not diff.ok:
                 who = "the export before optimization" if name == "export" else f"pass {name!r}"
                 raise ParityError(

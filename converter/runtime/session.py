@@ -13,7 +13,13 @@ from converter.errors import InputError, RuntimeSessionError, error_line
 from converter.options import Provider
 from converter.runtime.model_file import check_domains, check_onnx_file
 
-__all__ = ["EXECUTION_PROVIDERS", "BoundRun", "Session", "resolve_providers"]
+__all__ = [
+    "EXECUTION_PROVIDERS",
+    "FLOAT16_DISABLED_OPTIMIZERS",
+    "BoundRun",
+    "Session",
+    "resolve_providers",
+]
 
 EXECUTION_PROVIDERS: dict[str, str] = {
     "cpu": "CPUExecutionProvider",
@@ -21,6 +27,14 @@ EXECUTION_PROVIDERS: dict[str, str] = {
 }
 
 ProviderList = list[tuple[str, dict[str, str]]]
+# ONNX Runtime 1.32's CPU NCHWc layout transformer crashes the process on some float16 graphs
+# (Transpose -> Reshape -> Transpose -> MatMul); it rewrites float32 convolutions only, so a
+# float16 model loses nothing without it.
+FLOAT16_DISABLED_OPTIMIZERS = ("NchwcTransformer",)
+
+
+def _computes_float16(proto: Any) -> bool:
+    return any(p.key == "jit2onnx.precision" and p.value == "float16" for p in proto.metadata_props)
 
 
 def resolve_providers(provider: str, device_id: int, available: Sequence[str]) -> ProviderList:
@@ -53,6 +67,7 @@ class Session:
         *,
         threads: int | None = None,
         io_binding: bool | None = None,
+        disabled: Sequence[str] = (),
     ) -> None:
         ort = _onnxruntime()
         self.provider = provider
@@ -69,9 +84,14 @@ class Session:
             source: str | bytes = model
         else:
             source = str(Path(model))
-            check_domains(model, check_onnx_file(model))
+            proto = check_onnx_file(model)
+            check_domains(model, proto)
+            if _computes_float16(proto):
+                disabled = (*disabled, *FLOAT16_DISABLED_OPTIMIZERS)
         try:
-            self._session = ort.InferenceSession(source, options, providers=providers)
+            self._session = ort.InferenceSession(
+                source, options, providers=providers, disabled_optimizers=list(disabled) or None
+            )
         except Exception as e:
             first = error_line(e)
             raise RuntimeSessionError(
@@ -88,6 +108,7 @@ class Session:
         self.output_names = tuple(o.name for o in self._session.get_outputs())
         self.input_shapes = tuple(tuple(i.shape) for i in self._session.get_inputs())
         self.input_types = tuple(str(i.type) for i in self._session.get_inputs())
+        self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
 
     def check_feeds(self, feeds: Mapping[str, np.ndarray]) -> None:
         """InputError naming the first feed whose name, dtype, rank or static size is wrong."""

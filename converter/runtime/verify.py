@@ -11,6 +11,7 @@ import numpy as np
 from converter import inputs as gen
 from converter.errors import ParityError, error_line
 from converter.frontend.findings import Finding
+from converter.metadata import recorded_tolerances
 from converter.options import VerifyOptions
 from converter.runtime.compare import OutputDiff, compare
 
@@ -93,6 +94,7 @@ def verify_session(
     findings: Sequence[Finding] = (),
 ) -> VerifyReport:
     """Compare TorchScript and the session on the examples plus generated feeds."""
+    options = _with_recorded(session, options)
     cases = [_case(ts, session, "example inputs", examples, options)]
     dynamic = session.symbolic_dims()
     for k in range(options.extra_inputs):
@@ -116,6 +118,17 @@ def verify_session(
     )
 
 
+def _with_recorded(session: Session, options: VerifyOptions) -> VerifyOptions:
+    """Without a tolerance given, the per-output tolerances the file records (if readable)."""
+    if options.tolerance is not None or options.per_output:
+        return options
+    try:
+        recorded = recorded_tolerances(session.metadata)
+    except (ValueError, KeyError, TypeError):  # malformed metadata: the defaults by dtype
+        return options
+    return dataclasses.replace(options, per_output=recorded)
+
+
 def _case(
     ts: TorchScriptModel,
     session: Session,
@@ -134,7 +147,7 @@ def _case(
         error = f"ONNX gives {len(actual)} outputs, TorchScript {len(expected)}"
         return CaseReport(label, shapes, (), error)
     diffs = tuple(
-        compare(name, e, a, options.tolerance)
+        compare(name, e, a, options.tolerance or options.per_output.get(name))
         for name, e, a in zip(session.output_names, expected, actual, strict=True)
     )
     return CaseReport(label, shapes, diffs, feeds=tuple(feeds), expected=tuple(expected))

@@ -89,12 +89,14 @@ class _Breaks(ir.passes.InPlacePass):
 def _with(monkeypatch: pytest.MonkeyPatch, name: str, p: ir.passes.PassBase) -> None:
     original = optimize_package.pipeline
 
-    def patched(level: int, contrib: bool = False) -> tuple[list[object], list[object]]:
-        repeated, final = original(level, contrib)
+    def patched(
+        level: int, contrib: bool = False, float16: bool = False
+    ) -> tuple[list[object], list[object]]:
+        repeated, final = original(level, contrib, float16)
         return [*repeated[:3], (name, p), *repeated[3:]], final
 
     monkeypatch.setattr(optimize_package, "pipeline", patched)
-    monkeypatch.setattr(optimize_package, "pass_names", lambda level=2, contrib=False: [name])
+    monkeypatch.setattr(optimize_package, "pass_names", lambda *_: [name])
 
 
 def test_a_failing_pass_raises_naming_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
