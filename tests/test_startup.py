@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,19 @@ def test_the_same_feeds_run_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     model.run_arrays([x.copy()])  # equal values, another array: runs
     model.run_arrays([x])  # the latest feeds only are kept
     assert len(runs) == 3
+
+
+def test_reading_a_convert_result_imports_no_heavy_module(tmp_path: Path) -> None:
+    archive = save_archive(tiny_mlp(), [torch.randn(5, 4)], tmp_path / "m.pt")
+    x = np.random.default_rng(2).standard_normal((5, 4), np.float32)
+    result = convert(archive, tmp_path / "m.onnx", (x,), worker=WorkerOptions(isolate=False))
+    assert result.optimization is not None
+    (tmp_path / "result.pkl").write_bytes(pickle.dumps(result))
+    code = (
+        "import pickle, sys; from converter.report import format_convert; "
+        f"r = pickle.loads(open({str(tmp_path / 'result.pkl')!r}, 'rb').read()); "
+        "format_convert(r); r.optimization.render(); "
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

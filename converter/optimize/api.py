@@ -12,8 +12,8 @@ import onnx_ir as ir
 from converter._io import write_onnx
 from converter.errors import InputError, ModelLoadError, error_line
 from converter.inputs import load_inputs
-from converter.optimize import DEFAULT_LEVEL, OptimizeReport, optimize_model
 from converter.optimize.check import ParityChecker, feeds_for
+from converter.optimize.levels import DEFAULT_LEVEL, OptimizeReport, optimize_model
 from converter.runtime.model_file import check_onnx_file
 
 __all__ = ["optimize"]

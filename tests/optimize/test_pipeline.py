@@ -12,8 +12,8 @@ import pytest
 from converter import ConvertOptions, OptimizationError, ParityError, convert, optimize, verify
 from tests.optimize.helpers import ops, outputs
 
-# ``converter.optimize`` is the public function; the package of passes is in sys.modules.
-optimize_package = importlib.import_module("converter.optimize")
+# The passes of each level (``converter.optimize`` is also the public function's name).
+optimize_package = importlib.import_module("converter.optimize.levels")
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 RNG = np.random.default_rng(0)
 W = ", ".join(f"{v:.5f}" for v in RNG.uniform(-1, 1, 36))
