@@ -472,13 +472,13 @@ class _QuantizedOutput(nn.Module):
         return self.conv(self.quant(x))
 
 
-class _QuantizedClamp(nn.Module):
+class _QuantizedGelu(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dequant(torch.clamp(self.quant(x), -1.0, 1.0))
+        return self.dequant(nn.functional.gelu(self.quant(x)))
 
 
 class _Lstm(nn.Module):
@@ -521,10 +521,10 @@ def test_quantized_output_is_refused(tmp_path: Path) -> None:
 
 
 def test_float_op_on_quantized_tensor_is_refused(tmp_path: Path) -> None:
-    model = _quantize(_QuantizedClamp, _x4)
+    model = _quantize(_QuantizedGelu, _x4)
     message = _refusal(model, _x4()[0], tmp_path)
     assert re.fullmatch(
-        r"cannot translate aten::clamp at .*test_quantized\.py:\d+: a float op on a quantized "
+        r"cannot translate aten::gelu at .*test_quantized\.py:\d+: a float op on a quantized "
         r"tensor has no exact QDQ translation \(torch runs a quantized kernel with its own "
         r"rounding\); dequantize before it in the model",
         message,

@@ -17,6 +17,7 @@ from converter.translate.ops import (
     pool,
     prim,
     quantized,
+    quantized_activation,
     quantized_dynamic,
     reduction,
     rnn,
@@ -51,6 +52,7 @@ FAMILIES = (
     math,
     creation,
     quantized,
+    quantized_activation,
     quantized_dynamic,
     legacy,
 )

@@ -1,0 +1,262 @@
+"""Parity of quantized elementwise ops, norms, averaging, embeddings and fp16 dynamic linears.
+
+Each static case is an eager-mode quantized module (prepare, calibrate, convert), traced or
+scripted, saved and loaded. The tolerance is one step of the output grid (see
+tests/ops/test_quantized.py): ``_Body.steps`` runs the converted module on the test inputs and
+reads the scale of each quantized output, so the step is torch's own, not a number written here.
+Ops that eager mode reaches only through ``torch.ops.quantized`` (scalar add/mul with ReLU, the
+generic batch norms, clamp, celu) are called that way, as the modules of ``torch.ao`` do.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+import torch.ao.quantization as tq
+from torch import nn
+
+from converter import Tolerance
+from tests.harness import OpCase, assert_parity
+
+Tensors = tuple[torch.Tensor, ...]
+
+
+def _x4() -> Tensors:
+    return (torch.randn(2, 4, 6, 8),)
+
+
+def _x3() -> Tensors:
+    return (torch.randn(2, 4, 9),)
+
+
+def _x5() -> Tensors:
+    return (torch.randn(2, 4, 3, 4, 5),)
+
+
+class _Body(nn.Module):
+    """QuantStub -> ``body`` on quantized tensors -> DeQuantStub on each output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [self.dequant(y) for y in self.body(self.quant(x))]
+
+    def step(self, x: torch.Tensor) -> float:
+        """The largest output scale: one step of the coarsest output grid."""
+        with torch.no_grad():
+            return max(float(y.q_scale()) for y in self.body(self.quant(x)))
+
+
+def _quantize(
+    factory: Callable[[], _Body],
+    calib: Callable[[], Tensors],
+    qconfig: str | tq.QConfig = "x86",
+    fuse: tuple[list[str], ...] = (),
+) -> _Body:
+    """Fuse, prepare, calibrate on 1.5x wider inputs, convert (see tests/ops/test_quantized.py)."""
+    torch.manual_seed(0)
+    model = factory().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fuse:
+            tq.fuse_modules(model, [list(f) for f in fuse], inplace=True)
+        model.qconfig = tq.get_default_qconfig(qconfig) if isinstance(qconfig, str) else qconfig
+        tq.prepare(model, inplace=True)
+        with torch.no_grad():
+            for _ in range(8):
+                model(*[x * 1.5 for x in calib()])
+        tq.convert(model, inplace=True)
+    return model
+
+
+class _Scalar(_Body):
+    """FloatFunctional.add_scalar and mul_scalar; their ReLU forms through torch.ops."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add, self.mul = nn.quantized.FloatFunctional(), nn.quantized.FloatFunctional()
+        self.add2, self.mul2 = nn.quantized.FloatFunctional(), nn.quantized.FloatFunctional()
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        a, b = self.add.add_scalar(q, 0.33), self.mul.mul_scalar(q, -1.7)
+        c, d = self.add2.add_scalar(q, -0.8), self.mul2.mul_scalar(q, 0.45)
+        if not q.is_quantized:  # calibration runs the float model
+            return [a, b, c, d]
+        ops = torch.ops.quantized
+        return [a, b, c, d, ops.add_scalar_relu(q, -0.27), ops.mul_scalar_relu(q, 2.5)]
+
+
+class _Clamps(_Body):
+    """relu6 (module and functional), hardtanh, clamp with both or one bound, quantized::clamp."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relu6, self.hardtanh = nn.ReLU6(), nn.Hardtanh(-0.43, 0.61)
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        ys = [self.relu6(q), self.hardtanh(q), nn.functional.relu6(q)]
+        ys += [torch.clamp(q, -0.77, 1.23), torch.clamp(q, min=0.21), torch.clamp(q, max=-0.1)]
+        if q.is_quantized:
+            ys.append(torch.ops.quantized.clamp(q, -0.5, None))
+        return ys
+
+
+class _Elu(_Body):
+    def __init__(self) -> None:
+        super().__init__()
+        self.elu = nn.ELU(alpha=0.7)
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        y = self.elu(q)
+        if not q.is_quantized:
+            return [y]
+        ops = torch.ops.quantized
+        return [y, ops.celu(q, 0.02, 100, 1.3), ops.elu(q, 0.03, 90, 0.5, 1.2, 0.8)]
+
+
+class _Activations(_Body):
+    """hardswish, leaky_relu, sigmoid and tanh modules (qnnpack variant of the same ops)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hs, self.leaky, self.sig = nn.Hardswish(), nn.LeakyReLU(0.2), nn.Sigmoid()
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        return [self.hs(q), self.leaky(q), self.sig(q), torch.tanh(q)]
+
+
+class _Norms(_Body):
+    """GroupNorm, InstanceNorm2d (affine and not) and BatchNorm2d."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gn, self.inorm = nn.GroupNorm(2, 4), nn.InstanceNorm2d(4, affine=True)
+        self.inorm_plain, self.bn = nn.InstanceNorm2d(4), nn.BatchNorm2d(4)
+        for p in [*self.gn.parameters(), *self.inorm.parameters()]:
+            nn.init.uniform_(p, 0.5, 1.5)
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        return [self.gn(q), self.inorm(q), self.inorm_plain(q), self.bn(q)]
+
+
+class _Norms1d3d(_Body):
+    """InstanceNorm1d, GroupNorm and the generic and 1-d batch norms of torch.ops.quantized."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inorm, self.gn = nn.InstanceNorm1d(4, affine=True), nn.GroupNorm(4, 4)
+        self.register_buffer("mean", torch.randn(4) * 0.1)
+        self.register_buffer("var", torch.rand(4) + 0.5)
+        self.register_buffer("weight", torch.rand(4) + 0.5)
+        self.register_buffer("bias", torch.randn(4) * 0.1)
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        ys = [self.inorm(q), self.gn(q)]
+        if q.is_quantized:
+            ops, args = torch.ops.quantized, (self.weight, self.bias, self.mean, self.var, 1e-5)
+            ys += [ops.batch_norm1d(q, *args, 0.03, 120), ops.batch_norm1d_relu(q, *args, 0.02, 0)]
+            ys += [ops.batch_norm(q, *args, 0.03, 120), ops.batch_norm_relu(q, *args, 0.02, 0)]
+        return ys
+
+
+class _BnRelu3d(_Body):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn, self.relu = nn.BatchNorm3d(4), nn.ReLU()
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        return [self.relu(self.bn(q))]
+
+
+class _Averages(_Body):
+    """mean over inner and outer dims, bilinear upsampling, adaptive average pooling."""
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        interpolate = nn.functional.interpolate
+        return [
+            q.mean([2, 3], keepdim=True),
+            q.mean(1),
+            interpolate(q, scale_factor=2.0, mode="bilinear"),
+            interpolate(q, size=(9, 11), mode="bilinear", align_corners=True),
+            nn.functional.adaptive_avg_pool2d(q, (3, 2)),
+        ]
+
+
+class _Convs(_Body):
+    """conv3d without ReLU, conv_transpose1d and conv_transpose3d (per-tensor weights)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(4, 3, 3, padding=1)
+        self.up1 = nn.ConvTranspose1d(12, 5, 3, stride=2)
+        self.up3 = nn.ConvTranspose3d(3, 2, 2, stride=2)
+        per_tensor = tq.QConfig(
+            activation=tq.HistogramObserver.with_args(reduce_range=True),
+            weight=tq.default_weight_observer,
+        )
+        self.up1.qconfig = self.up3.qconfig = per_tensor
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        y = self.conv(q)
+        return [y, self.up1(y.reshape(2, 12, 15)), self.up3(y)]
+
+
+class _MulRelu(_Body):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mul = nn.quantized.FloatFunctional()
+
+    def body(self, q: torch.Tensor) -> list[torch.Tensor]:
+        y = self.mul.mul(q, q)
+        if not q.is_quantized:
+            return [y]
+        return [y, torch.ops.quantized.mul_relu(q, y, 0.05, 10)]
+
+
+_STATIC: dict[str, tuple[Callable[[], _Body], Callable[[], Tensors]]] = {
+    "scalar_add_mul": (lambda: _quantize(_Scalar, _x4), _x4),
+    "scalar_add_mul_qnnpack": (lambda: _quantize(_Scalar, _x4, "qnnpack"), _x4),
+    "clamps": (lambda: _quantize(_Clamps, _x4), _x4),
+    "clamps_qnnpack": (lambda: _quantize(_Clamps, _x4, "qnnpack"), _x4),
+    "elu_celu": (lambda: _quantize(_Elu, _x4), _x4),
+    "activations_qnnpack": (lambda: _quantize(_Activations, _x4, "qnnpack"), _x4),
+    "norms_2d": (lambda: _quantize(_Norms, _x4), _x4),
+    "norms_1d": (lambda: _quantize(_Norms1d3d, _x3), _x3),
+    "bn_relu_3d": (lambda: _quantize(_BnRelu3d, _x5, fuse=(["bn", "relu"],)), _x5),
+    "averages": (lambda: _quantize(_Averages, _x4), _x4),
+    "averages_qnnpack": (lambda: _quantize(_Averages, _x4, "qnnpack"), _x4),
+    "conv3d_conv_transpose_1d_3d": (lambda: _quantize(_Convs, _x5), _x5),
+    "mul_relu": (lambda: _quantize(_MulRelu, _x4), _x4),
+}
+
+
+@functools.cache
+def _built(case_id: str) -> _Body:
+    return _STATIC[case_id][0]()
+
+
+CASES = [
+    OpCase(case_id, functools.partial(_built, case_id), inputs)
+    for case_id, (_, inputs) in _STATIC.items()
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_parity(case: OpCase, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    step = _built(case.id).step(*case.inputs())
+    tolerance = Tolerance(rtol=0.0, atol=step * (1 + 1e-5))
+    result, _ = assert_parity(
+        OpCase(case.id, case.make, case.inputs, tolerance=tolerance), tmp_path
+    )
+    assert result is not None
