@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
 import torch.ao.quantization as tq
 from torch import nn
+from torch.ao.nn import intrinsic as nni
 
 from converter import Tolerance
 from tests.harness import OpCase, assert_parity
@@ -260,3 +261,99 @@ def test_parity(case: OpCase, tmp_path: Path) -> None:
         OpCase(case.id, case.make, case.inputs, tolerance=tolerance), tmp_path
     )
     assert result is not None
+
+
+def _float_mlp() -> nn.Sequential:
+    """The float model of the fp16 cases, with weights that float16 rounds visibly."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
+    with torch.no_grad():
+        model[0].weight.mul_(3.7)
+    return model
+
+
+def _dynamic_fp16(fuse: bool = False) -> nn.Module:
+    """quantize_dynamic with float16 weights (float16_dynamic_qconfig), optionally Linear+ReLU."""
+    model = _float_mlp()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fuse:
+            model = tq.fuse_modules(model, [["0", "1"]])
+            qconfig = tq.float16_dynamic_qconfig
+            return tq.quantize_dynamic(model, {nn.Linear: qconfig, nni.LinearReLU: qconfig})
+        return tq.quantize_dynamic(model, {nn.Linear}, dtype=torch.float16)
+
+
+FP16_CASES = [
+    OpCase("linear_dynamic_fp16", _dynamic_fp16, lambda: (torch.randn(3, 8),),
+           expect_ops=frozenset({"Cast", "MatMul", "Add", "Relu"})),
+    OpCase("linear_relu_dynamic_fp16", functools.partial(_dynamic_fp16, fuse=True),
+           lambda: (torch.randn(3, 8),),
+           mode="script"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", FP16_CASES, ids=[c.id for c in FP16_CASES])
+def test_fp16_dynamic_parity(case: OpCase, tmp_path: Path) -> None:
+    """Float outputs: the default float tolerance, the weights rounded exactly as fbgemm does."""
+    assert_parity(case, tmp_path)
+
+
+def test_fp16_rounding_exceeds_the_tolerance() -> None:
+    """The fp16 cases can fail: unrounded float32 weights miss TorchScript by more than the
+    default float tolerance the cases use."""
+    x = torch.randn(3, 8)
+    with torch.no_grad():
+        expected = _dynamic_fp16()(x).numpy()
+        unrounded = _float_mlp()(x).numpy()
+    tolerance = Tolerance.for_dtype(expected.dtype)
+    assert (abs(unrounded - expected) > tolerance.atol + tolerance.rtol * abs(expected)).any()
+
+
+@pytest.fixture
+def onednn() -> Iterator[None]:
+    """torch runs conv2d_add only on the onednn engine (fbgemm, x86 and qnnpack refuse it)."""
+    engine = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "onednn"
+    try:
+        yield
+    finally:
+        torch.backends.quantized.engine = engine
+
+
+class _ConvAdd(nn.Module):
+    """ConvAdd2d and ConvAddReLU2d fused modules: conv(x) + y, quantized as one op."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qx, self.qy, self.dequant = tq.QuantStub(), tq.QuantStub(), tq.DeQuantStub()
+        self.add = nni.ConvAdd2d(nn.Conv2d(4, 4, 3, padding=1), torch.add)
+        self.add_relu = nni.ConvAddReLU2d(nn.Conv2d(4, 4, 3, padding=1), torch.add, nn.ReLU())
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.qx(x), self.qy(y)
+        return self.dequant(self.add(x, y)), self.dequant(self.add_relu(x, y))
+
+
+def _pair() -> Tensors:
+    return (torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6))
+
+
+@pytest.mark.parametrize("mode", ["trace", "script"])
+def test_conv2d_add_parity(onednn: None, mode: str, tmp_path: Path) -> None:
+    """Activations calibrated to 0..127 (reduce_range): like fbgemm, onednn saturates 16-bit
+    intermediate sums of larger uint8 activations on CPUs without VNNI (see the README)."""
+    qconfig = tq.QConfig(
+        activation=tq.HistogramObserver.with_args(reduce_range=True),
+        weight=tq.default_per_channel_weight_observer,
+    )
+    model = _quantize(_ConvAdd, _pair, qconfig)  # type: ignore[arg-type]
+    step = max(float(model.add.scale), float(model.add_relu.scale))
+    case = OpCase(
+        f"conv2d_add_{mode}",
+        lambda: model,
+        _pair,
+        mode=mode,  # type: ignore[arg-type]
+        tolerance=Tolerance(rtol=0.0, atol=step * (1 + 1e-5)),
+    )
+    assert_parity(case, tmp_path)

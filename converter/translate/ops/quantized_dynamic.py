@@ -10,6 +10,10 @@ The quantized range depends on the engine that runs the TorchScript model
 ``reduce_range`` is set (to keep their 16-bit intermediate sums from saturating), qnnpack always
 uses 0..255. fbgemm/x86 without ``reduce_range`` can saturate, which ONNX cannot reproduce, so
 that case is refused.
+
+``quantized::linear_dynamic_fp16`` (``quantize_dynamic`` with ``dtype=torch.float16``) keeps the
+input in float32 and multiplies by weights rounded to float16 (fbgemm widens them back to float32
+inside the product): a float16 initializer, ``Cast`` to float32, ``MatMul`` and the float bias.
 """
 
 from __future__ import annotations
@@ -121,3 +125,20 @@ def _linear_dynamic(ctx: TranslationContext, node: TSNode, relu: bool) -> ir.Val
 def quantized_linear_dynamic(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::linear_dynamic(Tensor X, LinearPackedParamsBase W_prepack, bool reduce_range=False) -> Tensor Y"""  # noqa: E501
     return _linear_dynamic(ctx, node, node.kind.endswith("_relu_dynamic"))
+
+
+@handler("quantized::linear_dynamic_fp16", "quantized::linear_relu_dynamic_fp16")
+def quantized_linear_dynamic_fp16(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::linear_dynamic_fp16(Tensor X, LinearPackedParamsBase W_prepack) -> Tensor Y"""
+    x = ctx.tensor(node.input("X"))
+    if ctx.dtype(x) != _F:
+        raise Unsupported("a float16 dynamic linear on a non-float32 input")
+    w, b = packed_params(ctx, node.input("W_prepack")).unpack()
+    half = w.to(torch.float16)
+    if not torch.equal(half.float(), w):
+        raise Unsupported("the unpacked weights of a float16 dynamic linear are not float16 values")
+    weight = ctx.cast(ctx.initializer("fp16_weight", half.t().contiguous()), _F)
+    y = ctx.op("MatMul", x, weight)
+    if b is not None:
+        y = ctx.op("Add", y, ctx.initializer("bias", b.float()))
+    return ctx.op("Relu", y) if node.kind.endswith("_relu_dynamic_fp16") else y
