@@ -21,8 +21,9 @@ import torch.ao.quantization as tq
 from torch import nn
 from torch.ao.nn import intrinsic as nni
 
-from converter import Tolerance
-from tests.harness import OpCase, assert_parity
+from converter import Tolerance, convert
+from converter.errors import TranslationError
+from tests.harness import OpCase, assert_parity, save_archive
 
 Tensors = tuple[torch.Tensor, ...]
 
@@ -357,3 +358,94 @@ def test_conv2d_add_parity(onednn: None, mode: str, tmp_path: Path) -> None:
         tolerance=Tolerance(rtol=0.0, atol=step * (1 + 1e-5)),
     )
     assert_parity(case, tmp_path)
+
+
+class _Embeddings(nn.Module):
+    """Embedding and EmbeddingBag (sum, mean, include_last_offset, per-sample weights)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(30, 6)
+        self.bag_sum = nn.EmbeddingBag(30, 6, mode="sum")
+        self.bag_mean = nn.EmbeddingBag(30, 6, mode="mean", include_last_offset=True)
+        for module in (self.emb, self.bag_sum, self.bag_mean):
+            module.qconfig = tq.float_qparams_weight_only_qconfig
+
+    def forward(
+        self, i: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        i, o = i.abs() % 30, torch.tensor([0, 2, 2, 5])  # the checker also feeds random indices
+        weights = torch.linspace(0.5, 2.0, i.shape[0])
+        return (
+            self.emb(i),
+            self.emb(i.reshape(2, -1)),
+            self.bag_sum(i, o),
+            self.bag_sum(i, o, per_sample_weights=weights),
+            self.bag_mean(i, torch.cat([o, i.shape[0] + torch.zeros_like(o[:1])])),
+            self.bag_sum(i.reshape(2, -1)),
+        )
+
+
+def _embedding_model() -> nn.Module:
+    torch.manual_seed(0)
+    model = _Embeddings().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tq.prepare(model, inplace=True)
+        tq.convert(model, inplace=True)
+    return model
+
+
+class _BytePacked(nn.Module):
+    """A byte-packed table (embedding_bag_byte_prepack) read by ..._rowwise_offsets."""
+
+    def __init__(self, mode: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.register_buffer(
+            "packed", torch.ops.quantized.embedding_bag_byte_prepack(torch.randn(30, 6))
+        )
+        self.mode = mode
+
+    def forward(self, i: torch.Tensor) -> torch.Tensor:
+        i, o = i.abs() % 30, torch.tensor([0, 2, 2, 5])
+        return torch.ops.quantized.embedding_bag_byte_rowwise_offsets(
+            self.packed, i, o, False, self.mode, False, None, None, False
+        )
+
+
+def _bags() -> Tensors:
+    return (torch.tensor([3, 0, 29, 7, 7, 12, 1, 5]),)
+
+
+EMBEDDING_CASES = [
+    OpCase("embedding_byte_bags", _embedding_model, _bags, dynamic_batch=False),
+    OpCase("embedding_byte_bags_scripted", _embedding_model, _bags, mode="script",
+           dynamic_batch=False),
+    OpCase("embedding_bag_byte_rowwise_offsets", _BytePacked, _bags, dynamic_batch=False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", EMBEDDING_CASES, ids=[c.id for c in EMBEDDING_CASES])
+def test_embedding_parity(case: OpCase, tmp_path: Path) -> None:
+    """Float outputs of uint8 tables: the default float tolerance."""
+    assert_parity(case, tmp_path)
+
+
+def test_byte_rowwise_offsets_mean_is_refused(tmp_path: Path) -> None:
+    """torch's kernel returns the sums for mode=1; the export refuses rather than pick a side."""
+    module, x = _BytePacked(mode=1), _bags()
+    with torch.no_grad():
+        sums = _BytePacked(mode=0)(*x)
+    assert torch.equal(module(*x), sums)  # the behaviour the refusal names
+    archive = save_archive(module, x, tmp_path / "bag.pt")
+    with pytest.raises(TranslationError) as info:
+        convert(archive, tmp_path / "bag.onnx", x)
+    assert (
+        str(info.value)
+        .splitlines()[0]
+        .endswith(
+            ": torch 2.13's embedding_bag_byte_rowwise_offsets kernel sums the bags it is asked to "
+            "average (mode=1); use quantized::embedding_bag_byte or mode=0"
+        )
+    )

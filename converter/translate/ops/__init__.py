@@ -19,6 +19,7 @@ from converter.translate.ops import (
     quantized,
     quantized_activation,
     quantized_dynamic,
+    quantized_embedding,
     reduction,
     rnn,
     shape,
@@ -54,6 +55,7 @@ FAMILIES = (
     quantized,
     quantized_activation,
     quantized_dynamic,
+    quantized_embedding,
     legacy,
 )
 
