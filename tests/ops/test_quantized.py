@@ -481,15 +481,6 @@ class _QuantizedGelu(nn.Module):
         return self.dequant(nn.functional.gelu(self.quant(x)))
 
 
-class _Lstm(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(4, 6, batch_first=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lstm(x)[0]
-
-
 class _FullRangeDynamic(nn.Module):
     """quantized::linear_dynamic called with reduce_range=False."""
 
@@ -553,20 +544,6 @@ def test_qint32_is_refused(tmp_path: Path) -> None:
         r"only quint8 and qint8 are supported",
         message,
     ), message
-
-
-def test_dynamic_lstm_is_refused(tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = tq.quantize_dynamic(_Lstm().eval(), {nn.LSTM}, dtype=torch.qint8)
-    message = _refusal(model, torch.randn(2, 5, 4), tmp_path)
-    assert message.startswith("cannot translate aten::quantized_lstm.input at ")
-    assert message.endswith(
-        ": a dynamically quantized LSTM/GRU quantizes its input and hidden state afresh at every "
-        "time step, which the ONNX LSTM/GRU operators cannot express; quantize only the Linear "
-        "layers (quantize_dynamic(model, {torch.nn.Linear}))"
-    )
 
 
 def test_dynamic_without_reduce_range_on_fbgemm_is_refused(tmp_path: Path) -> None:

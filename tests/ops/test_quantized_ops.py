@@ -21,7 +21,7 @@ import torch.ao.quantization as tq
 from torch import nn
 from torch.ao.nn import intrinsic as nni
 
-from converter import Tolerance, convert
+from converter import ConvertOptions, Tolerance, convert
 from converter.errors import TranslationError
 from tests.harness import OpCase, assert_parity, save_archive
 
@@ -449,3 +449,71 @@ def test_byte_rowwise_offsets_mean_is_refused(tmp_path: Path) -> None:
             "average (mode=1); use quantized::embedding_bag_byte or mode=0"
         )
     )
+
+
+class _Recurrent(nn.Module):
+    """An LSTM or GRU returning its output and final states."""
+
+    def __init__(self, cell: type[nn.LSTM] | type[nn.GRU], **kwargs: object) -> None:
+        super().__init__()
+        self.rnn = cell(4, 6, **kwargs)  # type: ignore[arg-type]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y, state = self.rnn(x)
+        return y, state[0] if isinstance(state, tuple) else state
+
+
+def _dynamic_rnn(
+    cell: type[nn.LSTM] | type[nn.GRU], dtype: torch.dtype, **kwargs: object
+) -> nn.Module:
+    """quantize_dynamic on an LSTM or GRU: int8 (activations quantized at run time) or float16."""
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tq.quantize_dynamic(_Recurrent(cell, **kwargs).eval(), {cell}, dtype=dtype)
+
+
+def _seq() -> Tensors:
+    return (torch.randn(5, 2, 4) * 2,)
+
+
+def _seq_batch_first() -> Tensors:
+    return (torch.randn(2, 5, 4) * 2,)
+
+
+_LSTM = functools.partial(_dynamic_rnn, nn.LSTM)
+_GRU = functools.partial(_dynamic_rnn, nn.GRU)
+RNN_CASES = [
+    OpCase("lstm_dynamic_int8", functools.partial(_LSTM, torch.qint8, batch_first=True),
+           _seq_batch_first),
+    OpCase("lstm_dynamic_int8_2_layers_bidirectional",
+           functools.partial(_LSTM, torch.qint8, num_layers=2, bidirectional=True), _seq,
+           dynamic_batch=False),
+    OpCase("gru_dynamic_int8_bidirectional",
+           functools.partial(_GRU, torch.qint8, bidirectional=True), _seq, dynamic_batch=False),
+    OpCase("gru_dynamic_int8_2_layers_scripted",
+           functools.partial(_GRU, torch.qint8, num_layers=2), _seq, mode="script",
+           dynamic_batch=False),
+    OpCase("lstm_dynamic_fp16_bidirectional",
+           functools.partial(_LSTM, torch.float16, bidirectional=True), _seq,
+           dynamic_batch=False),
+    OpCase("gru_dynamic_fp16", functools.partial(_GRU, torch.float16, batch_first=True),
+           _seq_batch_first),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", RNN_CASES, ids=[c.id for c in RNN_CASES])
+def test_dynamic_rnn_parity(case: OpCase, tmp_path: Path) -> None:
+    """Float outputs computed from the same integer operands: the default float tolerance."""
+    assert_parity(case, tmp_path)
+
+
+def test_dynamic_rnn_with_a_dynamic_sequence_length_is_refused(tmp_path: Path) -> None:
+    """Unrolling needs the step count: a sequence-first input with a dynamic dim 0 is refused."""
+    x = _seq()
+    archive = save_archive(_LSTM(torch.qint8), x, tmp_path / "lstm.pt")
+    with pytest.raises(TranslationError) as info:
+        convert(archive, tmp_path / "lstm.onnx", x, options=ConvertOptions(dynamic_batch=True))
+    first = str(info.value).splitlines()[0]
+    assert first.startswith(f"{archive}: cannot translate aten::quantized_lstm.input at ")
+    assert first.endswith(": a dynamically quantized LSTM/GRU needs a static sequence length")

@@ -20,6 +20,7 @@ from converter.translate.ops import (
     quantized_activation,
     quantized_dynamic,
     quantized_embedding,
+    quantized_rnn,
     reduction,
     rnn,
     shape,
@@ -56,6 +57,7 @@ FAMILIES = (
     quantized_activation,
     quantized_dynamic,
     quantized_embedding,
+    quantized_rnn,
     legacy,
 )
 

@@ -232,16 +232,6 @@ def quantized_hardswish(ctx: TranslationContext, node: TSNode) -> Entry:
     return requantize_output(ctx, node, ctx.op("HardSwish", x), params, relu=False)
 
 
-@handler("aten::quantized_lstm", "aten::quantized_gru")
-def aten_quantized_rnn(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::quantized_lstm(Tensor input, Tensor[] hx, CellParamsBase[] params, ...) -> (Tensor, Tensor, Tensor)"""  # noqa: E501
-    raise Unsupported(
-        "a dynamically quantized LSTM/GRU quantizes its input and hidden state afresh at every "
-        "time step, which the ONNX LSTM/GRU operators cannot express; quantize only the "
-        "Linear layers (quantize_dynamic(model, {torch.nn.Linear}))"
-    )
-
-
 @handler(
     "quantized::conv_transpose1d", "quantized::conv_transpose2d", "quantized::conv_transpose3d"
 )
