@@ -20,6 +20,7 @@ from converter.translate.ops import (
     quantized_activation,
     quantized_dynamic,
     quantized_embedding,
+    quantized_norm,
     quantized_rnn,
     reduction,
     rnn,
@@ -57,6 +58,7 @@ FAMILIES = (
     quantized_activation,
     quantized_dynamic,
     quantized_embedding,
+    quantized_norm,
     quantized_rnn,
     legacy,
 )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Protocol, cast
 
-import numpy as np
 import onnx_ir as ir
 import torch
 
@@ -260,56 +259,6 @@ def quantized_conv_transpose(ctx: TranslationContext, node: TSNode) -> Entry:
     return requantize_output(ctx, node, y, params, relu=False)
 
 
-@handler(
-    "quantized::batch_norm",
-    "quantized::batch_norm1d",
-    "quantized::batch_norm2d",
-    "quantized::batch_norm3d",
-    "quantized::batch_norm_relu",
-    "quantized::batch_norm1d_relu",
-    "quantized::batch_norm2d_relu",
-    "quantized::batch_norm3d_relu",
-)
-def quantized_batch_norm(ctx: TranslationContext, node: TSNode) -> Entry:
-    """quantized::batch_norm2d(Tensor qx, Tensor? weight, Tensor? bias, Tensor mean, Tensor var, float eps, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = quantized_input(ctx, node, 0)
-    mean = ctx.tensor(node.input("mean"), ir.DataType.FLOAT)
-    var = ctx.tensor(node.input("var"), ir.DataType.FLOAT)
-    channels = ctx.static_dim(mean, 0)
-    if channels is None:
-        raise Unsupported("the number of batch-norm channels is not static")
-    weight, bias = node.input("weight"), node.input("bias")
-    ones, zeros = ctx.constant([1.0] * channels), ctx.constant([0.0] * channels)
-    y = ctx.op(
-        "BatchNormalization",
-        x,
-        ones if ctx.is_none(weight) else ctx.tensor(weight, ir.DataType.FLOAT),
-        zeros if ctx.is_none(bias) else ctx.tensor(bias, ir.DataType.FLOAT),
-        mean,
-        var,
-        epsilon=float(ctx.const(node.input("eps"))),  # type: ignore[arg-type]
-    )
-    return requantize_output(ctx, node, y, params, node.kind.endswith("_relu"))
-
-
-@handler("quantized::layer_norm")
-def quantized_layer_norm(ctx: TranslationContext, node: TSNode) -> Entry:
-    """quantized::layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = quantized_input(ctx, node, 0)
-    shape = ctx.const_ints(node.input("normalized_shape"))
-    weight, bias = node.input("weight"), node.input("bias")
-    scale = ctx.constant(np.ones(shape, np.float32)) if ctx.is_none(weight) else ctx.tensor(weight)
-    y = ctx.op(
-        "LayerNormalization",
-        x,
-        scale,
-        None if ctx.is_none(bias) else ctx.tensor(bias),
-        axis=-len(shape),
-        epsilon=float(ctx.const(node.input("eps"))),  # type: ignore[arg-type]
-    )
-    return requantize_output(ctx, node, y, params, relu=False)
-
-
 @handler("quantized::leaky_relu")
 def quantized_leaky_relu(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::leaky_relu(Tensor qx, Scalar negative_slope, bool inplace, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
@@ -329,3 +278,26 @@ def quantized_float_op(ctx: TranslationContext, node: TSNode) -> Entry:
     else:
         y = ctx.op("MatMul", x, quantized_input(ctx, node, 1)[0])
     return requantize_output(ctx, node, y, params, relu=False)
+
+
+@handler("quantized::conv2d_add", "quantized::conv2d_add_relu")
+def quantized_conv2d_add(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::conv2d_add(Tensor qx, Tensor qaccum, Conv2dPackedParamsBase packed_weight, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
+    x, params = quantized_input(ctx, node, 0)
+    accum, _ = quantized_input(ctx, node, 1)
+    packed = packed_params(ctx, node.input("packed_weight"))
+    w, b = packed.unpack()
+    pads = list(packed.padding())
+    y = ctx.op(
+        "Conv",
+        x,
+        dequantized_weight(ctx, w),
+        _bias(ctx, b),
+        kernel_shape=list(w.shape[2:]),
+        strides=list(packed.stride()),
+        pads=pads + pads,
+        dilations=list(packed.dilation()),
+        group=int(packed.groups()),
+    )
+    y = ctx.op("Add", y, accum)
+    return requantize_output(ctx, node, y, params, node.kind.endswith("_relu"))

@@ -1,4 +1,4 @@
-"""Quantized elementwise ops and norms: scalar add/mul, relu6, elu, group and instance norm.
+"""Quantized activations and scalar arithmetic: scalar add/mul, relu6, clamp, elu, celu.
 
 Like ``quantized.py``: the float op on the dequantized input, then ``QuantizeLinear`` /
 ``DequantizeLinear`` on the output grid. ``add_scalar`` and ``mul_scalar`` take no output
@@ -10,38 +10,25 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import onnx_ir as ir
 import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate import quant
 from converter.translate.context import Entry, TranslationContext, Unsupported
-from converter.translate.ops.quantized import (
-    dequantized_weight,
-    packed_params,
-    quantized_input,
-    requantize_output,
-)
+from converter.translate.ops.quantized import quantized_input
 from converter.translate.registry import handler
 
 __all__: list[str] = []
 
-_TORCH_DTYPES = {
-    ir.DataType.UINT8: (torch.quint8, torch.uint8),
-    ir.DataType.INT8: (torch.qint8, torch.int8),
-}
-
 
 def _kernel_grid(kind: str, params: quant.QParams, scalar: float) -> quant.QParams:
     """The output grid torch's ``kind`` kernel picks for an input on ``params`` and ``scalar``."""
-    _, storage = _TORCH_DTYPES[params.dtype]
+    dtype = torch.qint8 if params.dtype == ir.DataType.INT8 else torch.quint8
     op = getattr(torch.ops.quantized, kind.split("::")[1])
     with warnings.catch_warnings():  # quantized tensor creation is deprecated in torch 2.13
         warnings.simplefilter("ignore")
-        probe = torch._make_per_tensor_quantized_tensor(
-            torch.zeros(1, dtype=storage), params.scale, params.zero_point
-        )
+        probe = torch.quantize_per_tensor(torch.zeros(1), params.scale, params.zero_point, dtype)
         out = op(probe, scalar)
     return quant.QParams(float(out.q_scale()), int(out.q_zero_point()), params.dtype)
 
@@ -105,66 +92,3 @@ def _grid(ctx: TranslationContext, node: TSNode, like: quant.QParams) -> quant.Q
     """The output grid named by the node's output_scale and output_zero_point arguments."""
     scale = float(ctx.const(node.input("output_scale")))  # type: ignore[arg-type]
     return quant.QParams(scale, ctx.const_int(node.input("output_zero_point")), like.dtype)
-
-
-def _affine(ctx: TranslationContext, node: TSNode, y: ir.Value) -> ir.Value:
-    """y * weight + bias with the optional per-channel weight and bias broadcast on dim 1."""
-    shape = ctx.constant([-1] + [1] * (ctx.rank(y) - 2))
-    for name, op in (("weight", "Mul"), ("bias", "Add")):
-        if not ctx.is_none(node.input(name)):
-            param = ctx.tensor(node.input(name), ir.DataType.FLOAT)
-            y = ctx.op(op, y, ctx.op("Reshape", param, shape))
-    return y
-
-
-def _normalized(ctx: TranslationContext, x: ir.Value, groups: int, eps: float) -> ir.Value:
-    """(N, C, *) normalized over each of ``groups`` channel groups (mean 0, variance 1)."""
-    grouped = ctx.op("Reshape", x, ctx.constant([0, groups, -1]))
-    ones = ctx.constant(np.ones(groups, np.float32))
-    zeros = ctx.constant(np.zeros(groups, np.float32))
-    y = ctx.op("InstanceNormalization", grouped, ones, zeros, epsilon=eps)
-    return ctx.op("Reshape", y, ctx.op("Shape", x))
-
-
-@handler("quantized::group_norm")
-def quantized_group_norm(ctx: TranslationContext, node: TSNode) -> Entry:
-    """quantized::group_norm(Tensor input, int num_groups, Tensor? weight, Tensor? bias, float eps, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = quantized_input(ctx, node, 0)
-    eps = float(ctx.const(node.input("eps")))  # type: ignore[arg-type]
-    y = _normalized(ctx, x, ctx.const_int(node.input("num_groups")), eps)
-    return quant.requantize(ctx, _affine(ctx, node, y), _grid(ctx, node, params))
-
-
-@handler("quantized::instance_norm")
-def quantized_instance_norm(ctx: TranslationContext, node: TSNode) -> Entry:
-    """quantized::instance_norm(Tensor input, Tensor? weight, Tensor? bias, float eps, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = quantized_input(ctx, node, 0)
-    channels = ctx.static_dim(x, 1)
-    if channels is None:
-        raise Unsupported("the channel count of a quantized instance norm is not static")
-    eps = float(ctx.const(node.input("eps")))  # type: ignore[arg-type]
-    y = _normalized(ctx, x, channels, eps)
-    return quant.requantize(ctx, _affine(ctx, node, y), _grid(ctx, node, params))
-
-
-@handler("quantized::conv2d_add", "quantized::conv2d_add_relu")
-def quantized_conv2d_add(ctx: TranslationContext, node: TSNode) -> Entry:
-    """quantized::conv2d_add(Tensor qx, Tensor qaccum, Conv2dPackedParamsBase packed_weight, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = quantized_input(ctx, node, 0)
-    accum, _ = quantized_input(ctx, node, 1)
-    packed = packed_params(ctx, node.input("packed_weight"))
-    w, b = packed.unpack()
-    pads = list(packed.padding())
-    y = ctx.op(
-        "Conv",
-        x,
-        dequantized_weight(ctx, w),
-        None if b is None else ctx.initializer("qbias", b.float()),
-        kernel_shape=list(w.shape[2:]),
-        strides=list(packed.stride()),
-        pads=pads + pads,
-        dilations=list(packed.dilation()),
-        group=int(packed.groups()),
-    )
-    y = ctx.op("Add", y, accum)
-    return requantize_output(ctx, node, y, params, node.kind.endswith("_relu"))
