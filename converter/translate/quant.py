@@ -10,15 +10,26 @@ receives a quantized tensor against the tables below and refuses the others.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 
+import numpy as np
 import onnx_ir as ir
 import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
 
-__all__ = ["QParams", "guard", "is_quantized", "mark", "qparams", "quant_dtype", "requantize"]
+__all__ = [
+    "QParams",
+    "clamp_on_grid",
+    "guard",
+    "is_quantized",
+    "mark",
+    "qparams",
+    "quant_dtype",
+    "requantize",
+]
 
 _META = "jit2onnx.qparams"
 _VARIES = "varies"  # the meta value of a quantized tensor whose grid depends on a branch
@@ -41,9 +52,16 @@ SAME_GRID = frozenset(
 REQUANTIZE = frozenset(
     {
         "aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::avg_pool1d",
-        "aten::avg_pool2d",
+        "aten::avg_pool2d", "aten::mean", "aten::upsample_bilinear2d",
     }
 )  # fmt: skip
+# Clamps torch applies to the stored integers, with bounds quantized on the input's grid:
+# the schema names of the bounds, or the fixed bounds of relu6.
+CLAMPS: dict[str, tuple[str, str] | tuple[float, float]] = {
+    "aten::clamp": ("min", "max"), "aten::clamp_": ("min", "max"),
+    "aten::hardtanh": ("min_val", "max_val"), "aten::hardtanh_": ("min_val", "max_val"),
+    "aten::relu6": (0.0, 6.0), "aten::relu6_": (0.0, 6.0),
+}  # fmt: skip
 # Ops whose quantized kernels give a fixed output grid: (scale, zero point) for quint8, qint8.
 FIXED_GRID = {
     "aten::sigmoid": ((1 / 256, 0), (1 / 256, -128)),
@@ -145,6 +163,8 @@ def guard(ctx: TranslationContext, node: TSNode, translate: Callable[[], Entry])
         return translate()
     if kind in FIXED_GRID:
         return _on_fixed_grid(ctx, kind, inputs[0].dtype, translate)
+    if kind in CLAMPS:
+        return _clamp(ctx, node, inputs[0])
     if kind not in SAME_GRID | REQUANTIZE:
         raise Unsupported(
             "a float op on a quantized tensor has no exact QDQ translation (torch runs a "
@@ -155,6 +175,47 @@ def guard(ctx: TranslationContext, node: TSNode, translate: Callable[[], Entry])
     if kind in REQUANTIZE:
         return _on_integers(ctx, node, inputs[0], translate)
     return _apply(ctx, translate(), inputs[0])
+
+
+def _clamp(ctx: TranslationContext, node: TSNode, params: QParams) -> ir.Value:
+    """clamp, hardtanh or relu6 of a quantized tensor (constant bounds only)."""
+    bounds: list[float | None] = []
+    for bound in CLAMPS[node.kind]:
+        if isinstance(bound, float):
+            bounds.append(bound)
+        elif ctx.is_none(node.input(bound)):
+            bounds.append(None)
+        elif not ctx.is_const(node.input(bound)):
+            raise Unsupported("a clamp bound of a quantized tensor is not a constant")
+        else:
+            bounds.append(float(ctx.const(node.input(bound))))  # type: ignore[arg-type]
+    return clamp_on_grid(ctx, ctx.tensor(node.inputs[0]), params, bounds[0], bounds[1])
+
+
+def clamp_on_grid(
+    ctx: TranslationContext, x: ir.Value, params: QParams, low: float | None, high: float | None
+) -> ir.Value:
+    """Clip to bounds rounded onto the grid, as torch's quantized clamp compares integers.
+
+    torch quantizes each bound with the input's scale and zero point (saturating) and clamps
+    the stored integers; the float bounds here are those integers dequantized as
+    DequantizeLinear does, so grid values stay exactly on the grid.
+    """
+    bounds = [
+        None if b is None else ctx.constant(_on_grid(params, b), ir.DataType.FLOAT)
+        for b in (low, high)
+    ]
+    return mark(ctx.op("Clip", x, *bounds), params)
+
+
+def _on_grid(params: QParams, value: float) -> float:
+    """``value`` quantized by torch's rule on the grid of ``params``, then dequantized."""
+    dtype = torch.qint8 if params.dtype == ir.DataType.INT8 else torch.quint8
+    with warnings.catch_warnings():  # quantized tensor creation is deprecated in torch 2.13
+        warnings.simplefilter("ignore")
+        q = torch.quantize_per_tensor(torch.tensor([value]), params.scale, params.zero_point, dtype)
+    stored = int(q.int_repr().item())
+    return float(np.float32(stored - params.zero_point) * np.float32(params.scale))
 
 
 def _blocks(ctx: TranslationContext, node: TSNode, result: Entry) -> Entry:

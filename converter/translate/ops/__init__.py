@@ -19,7 +19,11 @@ from converter.translate.ops import (
     pool,
     prim,
     quantized,
+    quantized_activation,
     quantized_dynamic,
+    quantized_embedding,
+    quantized_norm,
+    quantized_rnn,
     ranges,
     rearrange,
     reduction,
@@ -61,7 +65,11 @@ FAMILIES = (
     ranges,
     rearrange,
     quantized,
+    quantized_activation,
     quantized_dynamic,
+    quantized_embedding,
+    quantized_norm,
+    quantized_rnn,
     legacy,
 )
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Protocol, cast
 
-import numpy as np
 import onnx_ir as ir
 import torch
 
@@ -22,7 +21,13 @@ from converter.translate import quant
 from converter.translate.context import Entry, TranslationContext, Unsupported
 from converter.translate.registry import handler
 
-__all__ = ["PackedWeights", "dequantized_weight", "packed_params"]
+__all__ = [
+    "PackedWeights",
+    "dequantized_weight",
+    "packed_params",
+    "quantized_input",
+    "requantize_output",
+]
 
 _PER_TENSOR = (torch.per_tensor_affine, torch.per_tensor_symmetric)
 _PER_CHANNEL = (torch.per_channel_affine, torch.per_channel_symmetric)
@@ -80,7 +85,10 @@ def dequantized_weight(
     return ctx.op("DequantizeLinear", stored, scale, zero, axis=axis)
 
 
-def _input(ctx: TranslationContext, node: TSNode, index: int) -> tuple[ir.Value, quant.QParams]:
+def quantized_input(
+    ctx: TranslationContext, node: TSNode, index: int
+) -> tuple[ir.Value, quant.QParams]:
+    """The node's input ``index`` and its grid; Unsupported for a float input."""
     x = ctx.tensor(node.inputs[index])
     params = quant.qparams(x)
     if params is None:
@@ -88,7 +96,7 @@ def _input(ctx: TranslationContext, node: TSNode, index: int) -> tuple[ir.Value,
     return x, params
 
 
-def _output(
+def requantize_output(
     ctx: TranslationContext, node: TSNode, y: ir.Value, like: quant.QParams, relu: bool
 ) -> ir.Value:
     """Relu if fused, then round to the output grid given by the node's last two arguments."""
@@ -136,7 +144,7 @@ def prim_is_quantized(ctx: TranslationContext, node: TSNode) -> Entry:
 @handler("aten::q_scale", "aten::q_zero_point")
 def aten_q_scale(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::q_scale(Tensor self) -> float; aten::q_zero_point(Tensor self) -> int"""
-    _, params = _input(ctx, node, 0)
+    _, params = quantized_input(ctx, node, 0)
     return params.scale if node.kind == "aten::q_scale" else params.zero_point
 
 
@@ -150,7 +158,7 @@ def aten_q_scale(ctx: TranslationContext, node: TSNode) -> Entry:
 )
 def quantized_conv(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::conv2d.new(Tensor qx, Conv2dPackedParamsBase packed_weight, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = _input(ctx, node, 0)
+    x, params = quantized_input(ctx, node, 0)
     packed = packed_params(ctx, node.inputs[1])
     if packed.transpose():
         raise Unsupported("transposed packed convolution weights in a plain convolution")
@@ -172,19 +180,19 @@ def quantized_conv(ctx: TranslationContext, node: TSNode) -> Entry:
         dilations=list(packed.dilation())[-n:],
         group=int(packed.groups()),
     )
-    return _output(ctx, node, y, params, node.kind.endswith("_relu"))
+    return requantize_output(ctx, node, y, params, node.kind.endswith("_relu"))
 
 
 @handler("quantized::linear", "quantized::linear_relu")
 def quantized_linear(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::linear(Tensor X, LinearPackedParamsBase W_prepack, float Y_scale_i, int Y_zero_point_i) -> Tensor Y"""  # noqa: E501
-    x, params = _input(ctx, node, 0)
+    x, params = quantized_input(ctx, node, 0)
     w, b = packed_params(ctx, node.inputs[1]).unpack()
     y = ctx.op("MatMul", x, dequantized_weight(ctx, w, transpose=True))
     bias = _bias(ctx, b)
     if bias is not None:
         y = ctx.op("Add", y, bias)
-    return _output(ctx, node, y, params, node.kind.endswith("_relu"))
+    return requantize_output(ctx, node, y, params, node.kind.endswith("_relu"))
 
 
 @handler("quantized::add", "quantized::add_relu", "quantized::mul", "quantized::mul_relu")
@@ -195,10 +203,10 @@ def quantized_binary(ctx: TranslationContext, node: TSNode) -> Entry:
             f"the {node.overload!r} overload picks its output scale at run time; "
             "only the form with an explicit output scale and zero point is supported"
         )
-    a, params = _input(ctx, node, 0)
-    b, _ = _input(ctx, node, 1)
+    a, params = quantized_input(ctx, node, 0)
+    b, _ = quantized_input(ctx, node, 1)
     y = ctx.op("Add" if "add" in node.kind else "Mul", a, b)
-    return _output(ctx, node, y, params, node.kind.endswith("_relu"))
+    return requantize_output(ctx, node, y, params, node.kind.endswith("_relu"))
 
 
 @handler("quantized::cat")
@@ -213,24 +221,14 @@ def quantized_cat(ctx: TranslationContext, node: TSNode) -> Entry:
     y = ctx.op("Concat", *parts, axis=axis)
     if ctx.is_none(node.input("scale")):
         return quant.requantize(ctx, y, first)
-    return _output(ctx, node, y, first, relu=False)
+    return requantize_output(ctx, node, y, first, relu=False)
 
 
 @handler("quantized::hardswish")
 def quantized_hardswish(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::hardswish(Tensor input, float output_scale, int output_zero_point) -> Tensor"""
-    x, params = _input(ctx, node, 0)
-    return _output(ctx, node, ctx.op("HardSwish", x), params, relu=False)
-
-
-@handler("aten::quantized_lstm", "aten::quantized_gru")
-def aten_quantized_rnn(ctx: TranslationContext, node: TSNode) -> Entry:
-    """aten::quantized_lstm(Tensor input, Tensor[] hx, CellParamsBase[] params, ...) -> (Tensor, Tensor, Tensor)"""  # noqa: E501
-    raise Unsupported(
-        "a dynamically quantized LSTM/GRU quantizes its input and hidden state afresh at every "
-        "time step, which the ONNX LSTM/GRU operators cannot express; quantize only the "
-        "Linear layers (quantize_dynamic(model, {torch.nn.Linear}))"
-    )
+    x, params = quantized_input(ctx, node, 0)
+    return requantize_output(ctx, node, ctx.op("HardSwish", x), params, relu=False)
 
 
 @handler(
@@ -238,7 +236,7 @@ def aten_quantized_rnn(ctx: TranslationContext, node: TSNode) -> Entry:
 )
 def quantized_conv_transpose(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::conv_transpose2d(Tensor qx, Conv2dPackedParamsBase packed_weight, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = _input(ctx, node, 0)
+    x, params = quantized_input(ctx, node, 0)
     packed = packed_params(ctx, node.inputs[1])
     w, b = packed.unpack()
     if node.kind.endswith("1d"):  # packed as a 2-d transposed conv with a unit height
@@ -258,75 +256,48 @@ def quantized_conv_transpose(ctx: TranslationContext, node: TSNode) -> Entry:
         output_padding=list(packed.output_padding())[-n:],
         group=int(packed.groups()),
     )
-    return _output(ctx, node, y, params, relu=False)
-
-
-@handler(
-    "quantized::batch_norm",
-    "quantized::batch_norm1d",
-    "quantized::batch_norm2d",
-    "quantized::batch_norm3d",
-    "quantized::batch_norm_relu",
-    "quantized::batch_norm1d_relu",
-    "quantized::batch_norm2d_relu",
-    "quantized::batch_norm3d_relu",
-)
-def quantized_batch_norm(ctx: TranslationContext, node: TSNode) -> Entry:
-    """quantized::batch_norm2d(Tensor qx, Tensor? weight, Tensor? bias, Tensor mean, Tensor var, float eps, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = _input(ctx, node, 0)
-    mean = ctx.tensor(node.input("mean"), ir.DataType.FLOAT)
-    var = ctx.tensor(node.input("var"), ir.DataType.FLOAT)
-    channels = ctx.static_dim(mean, 0)
-    if channels is None:
-        raise Unsupported("the number of batch-norm channels is not static")
-    weight, bias = node.input("weight"), node.input("bias")
-    ones, zeros = ctx.constant([1.0] * channels), ctx.constant([0.0] * channels)
-    y = ctx.op(
-        "BatchNormalization",
-        x,
-        ones if ctx.is_none(weight) else ctx.tensor(weight, ir.DataType.FLOAT),
-        zeros if ctx.is_none(bias) else ctx.tensor(bias, ir.DataType.FLOAT),
-        mean,
-        var,
-        epsilon=float(ctx.const(node.input("eps"))),  # type: ignore[arg-type]
-    )
-    return _output(ctx, node, y, params, node.kind.endswith("_relu"))
-
-
-@handler("quantized::layer_norm")
-def quantized_layer_norm(ctx: TranslationContext, node: TSNode) -> Entry:
-    """quantized::layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = _input(ctx, node, 0)
-    shape = ctx.const_ints(node.input("normalized_shape"))
-    weight, bias = node.input("weight"), node.input("bias")
-    scale = ctx.constant(np.ones(shape, np.float32)) if ctx.is_none(weight) else ctx.tensor(weight)
-    y = ctx.op(
-        "LayerNormalization",
-        x,
-        scale,
-        None if ctx.is_none(bias) else ctx.tensor(bias),
-        axis=-len(shape),
-        epsilon=float(ctx.const(node.input("eps"))),  # type: ignore[arg-type]
-    )
-    return _output(ctx, node, y, params, relu=False)
+    return requantize_output(ctx, node, y, params, relu=False)
 
 
 @handler("quantized::leaky_relu")
 def quantized_leaky_relu(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::leaky_relu(Tensor qx, Scalar negative_slope, bool inplace, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
-    x, params = _input(ctx, node, 0)
+    x, params = quantized_input(ctx, node, 0)
     slope = float(ctx.const(node.input("negative_slope")))  # type: ignore[arg-type]
-    return _output(ctx, node, ctx.op("LeakyRelu", x, alpha=slope), params, relu=False)
+    return requantize_output(ctx, node, ctx.op("LeakyRelu", x, alpha=slope), params, relu=False)
 
 
 @handler("quantized::sigmoid", "quantized::softmax", "quantized::matmul")
 def quantized_float_op(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::sigmoid(Tensor qx, float output_scale, int output_zero_point) -> Tensor; softmax(qx, int dim, ...); matmul(qa, qb, ...)"""  # noqa: E501
-    x, params = _input(ctx, node, 0)
+    x, params = quantized_input(ctx, node, 0)
     if node.kind == "quantized::sigmoid":
         y = ctx.op("Sigmoid", x)
     elif node.kind == "quantized::softmax":
         y = ctx.op("Softmax", x, axis=ctx.const_int(node.input("dim")))
     else:
-        y = ctx.op("MatMul", x, _input(ctx, node, 1)[0])
-    return _output(ctx, node, y, params, relu=False)
+        y = ctx.op("MatMul", x, quantized_input(ctx, node, 1)[0])
+    return requantize_output(ctx, node, y, params, relu=False)
+
+
+@handler("quantized::conv2d_add", "quantized::conv2d_add_relu")
+def quantized_conv2d_add(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::conv2d_add(Tensor qx, Tensor qaccum, Conv2dPackedParamsBase packed_weight, float output_scale, int output_zero_point) -> Tensor"""  # noqa: E501
+    x, params = quantized_input(ctx, node, 0)
+    accum, _ = quantized_input(ctx, node, 1)
+    packed = packed_params(ctx, node.input("packed_weight"))
+    w, b = packed.unpack()
+    pads = list(packed.padding())
+    y = ctx.op(
+        "Conv",
+        x,
+        dequantized_weight(ctx, w),
+        _bias(ctx, b),
+        kernel_shape=list(w.shape[2:]),
+        strides=list(packed.stride()),
+        pads=pads + pads,
+        dilations=list(packed.dilation()),
+        group=int(packed.groups()),
+    )
+    y = ctx.op("Add", y, accum)
+    return requantize_output(ctx, node, y, params, node.kind.endswith("_relu"))

@@ -10,6 +10,10 @@ The quantized range depends on the engine that runs the TorchScript model
 ``reduce_range`` is set (to keep their 16-bit intermediate sums from saturating), qnnpack always
 uses 0..255. fbgemm/x86 without ``reduce_range`` can saturate, which ONNX cannot reproduce, so
 that case is refused.
+
+``quantized::linear_dynamic_fp16`` (``quantize_dynamic`` with ``dtype=torch.float16``) keeps the
+input in float32 and multiplies by weights rounded to float16 (fbgemm widens them back to float32
+inside the product): a float16 initializer, ``Cast`` to float32, ``MatMul`` and the float bias.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate.context import Entry, TranslationContext, Unsupported
-from converter.translate.ops.quantized import dequantized_weight, packed_params
+from converter.translate.ops.quantized import PackedWeights, dequantized_weight, packed_params
 from converter.translate.registry import handler
 
-__all__: list[str] = []
+__all__ = ["dynamic_linear", "fp16_linear"]
 
 _SMALL_SCALE = float(torch.tensor(6.1e-5, dtype=torch.float32))  # SMALL_SCALE_THRESHOLD (float)
 _D = ir.DataType.DOUBLE
@@ -101,19 +105,80 @@ def _cut_small_scale(
     return lo, hi, _where(ctx, small, ctx.constant(_SMALL_SCALE, _D), scale)
 
 
-def _linear_dynamic(ctx: TranslationContext, node: TSNode, relu: bool) -> ir.Value:
-    x = ctx.tensor(node.input("X"))
+def dynamic_linear(
+    ctx: TranslationContext,
+    x: ir.Value,
+    packed: PackedWeights,
+    reduce_range: bool,
+    integer: bool = False,
+) -> ir.Value:
+    """x @ W.T + b with x quantized to uint8 on parameters chosen from its own range.
+
+    ``integer`` multiplies the integer operands (exact in float32) and scales the sums, as
+    fbgemm does, instead of the QDQ form that ONNX Runtime fuses into its own integer kernels.
+    """
     if ctx.dtype(x) != _F:
         raise Unsupported("dynamic quantization of a non-float32 input")
-    qmax = _qmax(bool(ctx.const(node.input("reduce_range"))))
-    w, b = packed_params(ctx, node.input("W_prepack")).unpack()
+    qmax = _qmax(reduce_range)
+    w, b = packed.unpack()
     if w.dtype != torch.qint8:
         raise Unsupported(f"dynamically quantized weights of dtype {w.dtype}")
     scale, zero = _choose_qparams(ctx, x, qmax)
-    xq = ctx.op("DequantizeLinear", ctx.op("QuantizeLinear", x, scale, zero), scale, zero)
-    y = ctx.op("MatMul", xq, dequantized_weight(ctx, w, transpose=True))
+    q = ctx.op("QuantizeLinear", x, scale, zero)
+    if integer:
+        y = _integer_product(ctx, q, scale, zero, w, qmax)
+    else:
+        xq = ctx.op("DequantizeLinear", q, scale, zero)
+        y = ctx.op("MatMul", xq, dequantized_weight(ctx, w, transpose=True))
     if b is not None:
         y = ctx.op("Add", y, ctx.initializer("qbias", b.float()))
+    return y
+
+
+def _integer_product(
+    ctx: TranslationContext,
+    q: ir.Value,
+    scale: ir.Value,
+    zero: ir.Value,
+    w: torch.Tensor,
+    qmax: int,
+) -> ir.Value:
+    """(q - zero) @ (w_int - w_zero).T times scale * w_scale: integer sums, one scaling."""
+    if w.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
+        w_scale = torch.tensor([w.q_scale()], dtype=torch.float32)
+        ints = w.int_repr().float() - w.q_zero_point()
+    else:
+        w_scale = w.q_per_channel_scales().float()
+        ints = w.int_repr().float() - w.q_per_channel_zero_points().float()[:, None]
+    if qmax * float(ints.abs().max()) * w.shape[1] >= 2**24:  # every partial sum stays exact
+        raise Unsupported(
+            f"the integer sums of a dynamic linear with {w.shape[1]} inputs can exceed 2**24, "
+            "where float32 stops being exact"
+        )
+    x_ints = ctx.op("Sub", ctx.cast(q, _F), ctx.cast(zero, _F))
+    acc = ctx.op("MatMul", x_ints, ctx.initializer("qweight_int", ints.t().contiguous()))
+    return ctx.op("Mul", acc, ctx.op("Mul", scale, ctx.initializer("qweight_scale", w_scale)))
+
+
+def fp16_linear(ctx: TranslationContext, x: ir.Value, packed: PackedWeights) -> ir.Value:
+    """x @ W.T + b with W rounded to float16 and widened back, as fbgemm's fp16 GEMM does."""
+    if ctx.dtype(x) != _F:
+        raise Unsupported("a float16 dynamic linear on a non-float32 input")
+    w, b = packed.unpack()
+    half = w.to(torch.float16)
+    if not torch.equal(half.float(), w):
+        raise Unsupported("the unpacked weights of a float16 dynamic linear are not float16 values")
+    weight = ctx.cast(ctx.initializer("fp16_weight", half.t().contiguous()), _F)
+    y = ctx.op("MatMul", x, weight)
+    if b is not None:
+        y = ctx.op("Add", y, ctx.initializer("bias", b.float()))
+    return y
+
+
+def _linear_dynamic(ctx: TranslationContext, node: TSNode, relu: bool) -> ir.Value:
+    x = ctx.tensor(node.input("X"))
+    packed = packed_params(ctx, node.input("W_prepack"))
+    y = dynamic_linear(ctx, x, packed, bool(ctx.const(node.input("reduce_range"))))
     return ctx.op("Relu", y) if relu else y
 
 
@@ -121,3 +186,10 @@ def _linear_dynamic(ctx: TranslationContext, node: TSNode, relu: bool) -> ir.Val
 def quantized_linear_dynamic(ctx: TranslationContext, node: TSNode) -> Entry:
     """quantized::linear_dynamic(Tensor X, LinearPackedParamsBase W_prepack, bool reduce_range=False) -> Tensor Y"""  # noqa: E501
     return _linear_dynamic(ctx, node, node.kind.endswith("_relu_dynamic"))
+
+
+@handler("quantized::linear_dynamic_fp16", "quantized::linear_relu_dynamic_fp16")
+def quantized_linear_dynamic_fp16(ctx: TranslationContext, node: TSNode) -> Entry:
+    """quantized::linear_dynamic_fp16(Tensor X, LinearPackedParamsBase W_prepack) -> Tensor Y"""
+    y = fp16_linear(ctx, ctx.tensor(node.input("X")), packed_params(ctx, node.input("W_prepack")))
+    return ctx.op("Relu", y) if node.kind.endswith("_relu_dynamic_fp16") else y
