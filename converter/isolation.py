@@ -127,5 +127,8 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 def _death(code: int) -> str:
     if code < 0:
         name = signal.Signals(-code).name
-        return f"crashed ({name}); the archive may be malformed or hostile"
+        return (
+            f"crashed ({name}) in torch or ONNX Runtime; the archive or the ONNX file may be "
+            "malformed or hostile"
+        )
     return f"exited with code {code} without an answer"

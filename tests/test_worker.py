@@ -100,8 +100,8 @@ def test_a_crashing_worker_is_a_clean_error() -> None:
     with pytest.raises(WorkerError) as info:
         _crash("model.pt")
     assert str(info.value) == (
-        "model.pt: the worker running the model crashed (SIGSEGV); "
-        "the archive may be malformed or hostile"
+        "model.pt: the worker running the model crashed (SIGSEGV) in torch or ONNX Runtime; "
+        "the archive or the ONNX file may be malformed or hostile"
     )
 
 
