@@ -29,7 +29,7 @@ from torch.ao.nn.intrinsic import LinearReLU
 from converter import Tolerance, VerifyOptions, convert, verify
 from converter._jit import quiet_jit
 from converter.errors import TranslationError
-from tests.harness import OpCase, assert_parity, onnx_op_types, save_archive
+from tests.harness import OpCase, assert_parity, onnx_op_types, quantized_engine, save_archive
 
 _QDQ = {"QuantizeLinear", "DequantizeLinear"}
 
@@ -383,12 +383,8 @@ def test_parity(case: OpCase, tmp_path: Path) -> None:
 
 @pytest.fixture
 def qnnpack() -> Iterator[None]:
-    engine = torch.backends.quantized.engine
-    torch.backends.quantized.engine = "qnnpack"
-    try:
+    with quantized_engine("qnnpack"):
         yield
-    finally:
-        torch.backends.quantized.engine = engine
 
 
 def test_dynamic_on_qnnpack_uses_the_full_range(qnnpack: None, tmp_path: Path) -> None:

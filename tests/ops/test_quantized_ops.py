@@ -23,7 +23,7 @@ from torch.ao.nn import intrinsic as nni
 
 from converter import ConvertOptions, Tolerance, convert
 from converter.errors import TranslationError
-from tests.harness import OpCase, assert_parity, save_archive
+from tests.harness import OpCase, assert_parity, quantized_engine, save_archive
 
 Tensors = tuple[torch.Tensor, ...]
 
@@ -314,12 +314,8 @@ def test_fp16_rounding_exceeds_the_tolerance() -> None:
 @pytest.fixture
 def onednn() -> Iterator[None]:
     """torch runs conv2d_add only on the onednn engine (fbgemm, x86 and qnnpack refuse it)."""
-    engine = torch.backends.quantized.engine
-    torch.backends.quantized.engine = "onednn"
-    try:
+    with quantized_engine("onednn"):
         yield
-    finally:
-        torch.backends.quantized.engine = engine
 
 
 class _ConvAdd(nn.Module):
