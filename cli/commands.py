@@ -95,6 +95,14 @@ def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         "0: none].",
     )(fn)
     fn = click.option(
+        "--threads",
+        type=click.IntRange(min=0),
+        default=WorkerOptions().threads,
+        show_default=True,
+        help="Intra-op threads of TorchScript and ONNX Runtime in the reference and parity runs "
+        "(0: one per core).",
+    )(fn)
+    fn = click.option(
         "--timeout",
         type=click.FloatRange(min=0, min_open=True),
         default=WorkerOptions().timeout,
@@ -121,8 +129,12 @@ def _limits(max_archive_bytes: int, max_tensor_bytes: int) -> ArchiveLimits:
     return ArchiveLimits(max_archive_bytes=max_archive_bytes, max_tensor_bytes=max_tensor_bytes)
 
 
-def _worker(in_process: bool, timeout: float, max_memory_bytes: int | None) -> WorkerOptions:
-    return WorkerOptions(isolate=not in_process, timeout=timeout, max_memory_bytes=max_memory_bytes)
+def _worker(
+    in_process: bool, timeout: float, max_memory_bytes: int | None, threads: int
+) -> WorkerOptions:
+    return WorkerOptions(
+        isolate=not in_process, timeout=timeout, max_memory_bytes=max_memory_bytes, threads=threads
+    )
 
 
 def _optimize_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -223,6 +235,7 @@ def convert(
     max_archive_bytes: int,
     max_tensor_bytes: int,
     timeout: float,
+    threads: int,
     max_memory_bytes: int | None,
     in_process: bool,
     as_json: bool,
@@ -233,7 +246,7 @@ def convert(
     --emit-test-data implies --verify.
     """
     limits = _limits(max_archive_bytes, max_tensor_bytes)
-    worker = _worker(in_process, timeout, max_memory_bytes)
+    worker = _worker(in_process, timeout, max_memory_bytes, threads)
     examples = _examples(inputs_file, shapes, dtype)
     dims: dict[str | int, tuple[int, ...]] = {}
     for key, ds in dynamic:
@@ -315,6 +328,7 @@ def verify(
     max_archive_bytes: int,
     max_tensor_bytes: int,
     timeout: float,
+    threads: int,
     max_memory_bytes: int | None,
     in_process: bool,
     as_json: bool,
@@ -334,7 +348,7 @@ def verify(
             emit_test_data=test_data,
             force=force,
             limits=_limits(max_archive_bytes, max_tensor_bytes),
-            worker=_worker(in_process, timeout, max_memory_bytes),
+            worker=_worker(in_process, timeout, max_memory_bytes, threads),
             **examples,
         )
         if as_json:
@@ -403,6 +417,7 @@ def inspect(
     max_archive_bytes: int,
     max_tensor_bytes: int,
     timeout: float,
+    threads: int,
     max_memory_bytes: int | None,
     in_process: bool,
     as_json: bool,
@@ -432,7 +447,7 @@ def inspect(
             input_specs=specs,
             opset=opset,
             limits=_limits(max_archive_bytes, max_tensor_bytes),
-            worker=_worker(in_process, timeout, max_memory_bytes),
+            worker=_worker(in_process, timeout, max_memory_bytes, threads),
         )
         render.emit_json(report.to_dict()) if as_json else render.emit(format_inspect(report))
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from converter._deferred import defer_symbolic_math
+
 __version__ = "0.1.0"
+
+defer_symbolic_math()  # before anything imports onnx_ir
 
 if TYPE_CHECKING:
     from converter.api import (

@@ -30,6 +30,7 @@ from converter.options import (
     WorkerOptions,
 )
 from converter.runtime.model_file import check_onnx_file
+from converter.threads import compute_threads
 
 if TYPE_CHECKING:
     from converter.optimize.report import OptimizeReport
@@ -160,18 +161,19 @@ def convert(
     """
     from converter import pipeline
 
-    return pipeline.convert(
-        model,
-        output,
-        example_inputs,
-        input_specs=input_specs,
-        options=options,
-        registry=registry,
-        limits=limits,
-        overwrite=overwrite,
-        verification=verification,
-        emit_test_data=emit_test_data,
-    )
+    with compute_threads((worker or WorkerOptions()).threads):
+        return pipeline.convert(
+            model,
+            output,
+            example_inputs,
+            input_specs=input_specs,
+            options=options,
+            registry=registry,
+            limits=limits,
+            overwrite=overwrite,
+            verification=verification,
+            emit_test_data=emit_test_data,
+        )
 
 
 @isolated(precheck=_scan_both)
@@ -194,16 +196,17 @@ def verify(
     """
     from converter import pipeline
 
-    return pipeline.verify(
-        model,
-        onnx_model,
-        example_inputs,
-        input_specs=input_specs,
-        options=options,
-        emit_test_data=emit_test_data,
-        force=force,
-        limits=limits,
-    )
+    with compute_threads((worker or WorkerOptions()).threads):
+        return pipeline.verify(
+            model,
+            onnx_model,
+            example_inputs,
+            input_specs=input_specs,
+            options=options,
+            emit_test_data=emit_test_data,
+            force=force,
+            limits=limits,
+        )
 
 
 def run(
@@ -244,9 +247,10 @@ def inspect(
     """Describe an archive: inputs, operators, unsupported operators and trace findings."""
     from converter import pipeline
 
-    return pipeline.inspect(
-        model, example_inputs, input_specs=input_specs, opset=opset, limits=limits
-    )
+    with compute_threads((worker or WorkerOptions()).threads):
+        return pipeline.inspect(
+            model, example_inputs, input_specs=input_specs, opset=opset, limits=limits
+        )
 
 
 def save_outputs(

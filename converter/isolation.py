@@ -55,7 +55,7 @@ def isolated(
                 # CUDA reserves far more address space than it uses: no address-space limit.
                 options = dataclasses.replace(options, max_memory_bytes=0)
             label = str(args[0]) if args else fn.__name__
-            kwargs["worker"] = WorkerOptions(isolate=False)
+            kwargs["worker"] = dataclasses.replace(options, isolate=False)
             return _run(wrapper, args, dict(kwargs), options, label)
 
         return wrapper

@@ -136,6 +136,9 @@ class WorkerOptions:
     timeout: float = 600.0
     # Address-space limit of the worker in bytes; None: the machine's physical memory; 0: none.
     max_memory_bytes: int | None = None
+    # Intra-op threads of TorchScript and ONNX Runtime in the reference and parity runs
+    # (0: the libraries' defaults, one per core); see converter/threads.py.
+    threads: int = 1
 
     def memory_limit(self) -> int:
         """The address-space limit in bytes (0: no limit)."""

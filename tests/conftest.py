@@ -10,6 +10,9 @@ import torch
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cuda: needs CUDAExecutionProvider and a GPU")
+    # Tests run TorchScript directly too, in several processes at once (pytest -n): one
+    # intra-op thread each, as convert's own reference runs (converter/threads.py).
+    torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -102,3 +102,50 @@ def test_reading_a_convert_result_imports_no_heavy_module(tmp_path: Path) -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _fresh(code: str) -> str:
+    """Run ``code`` in a fresh Python; its standard output."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_a_conversion_never_runs_sympy() -> None:
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "convnet"
+    code = (
+        "import sys, tempfile, pathlib, converter\n"
+        "out = pathlib.Path(tempfile.mkdtemp()) / 'm.onnx'\n"
+        f"converter.convert({str(fixture / 'model.zip')!r}, out, "
+        f"{str(fixture / 'inputs.npz')!r}, worker=converter.WorkerOptions(isolate=False))\n"
+        "print(out.is_file(), 'onnx_ir' in sys.modules, 'sympy.core' in sys.modules)"
+    )
+    assert _fresh(code) == "True True False"
+
+
+def test_deferred_sympy_loads_on_first_use() -> None:
+    code = (
+        "import sys, converter.pipeline, onnx_ir as ir\n"
+        "print(type(sys.modules['sympy']).__name__, 'sympy.core' in sys.modules)\n"
+        "print(ir.SymbolicDim('N') * 2 + 1, type(sys.modules['sympy']).__name__)"
+    )
+    assert _fresh(code).splitlines() == ["_Deferred False", "2*N + 1 module"]
+
+
+def test_a_sympy_submodule_imported_first_runs_the_package() -> None:
+    code = (
+        "import sys, converter.pipeline\n"
+        "from sympy.polys import Poly\n"
+        "import sympy\n"
+        "print(type(sympy).__name__, sympy.Symbol('x').name, Poly.__module__)"
+    )
+    assert _fresh(code) == "module x sympy.polys.polytools"
+
+
+def test_sympy_imported_before_is_left_alone() -> None:
+    code = (
+        "import sys, sympy\n"
+        "real = sys.modules['sympy']\n"
+        "import converter.pipeline\n"
+        "print(sys.modules['sympy'] is real, type(real).__name__)"
+    )
+    assert _fresh(code) == "True module"

@@ -32,14 +32,19 @@ def histogram(model: ir.Model) -> Counter[str]:
 
 
 def _run_one(
-    name: str, p: ir.passes.PassBase, model: ir.Model, round_: int, check: Checker | None
-) -> PassRecord:
-    before = histogram(model)
+    name: str,
+    p: ir.passes.PassBase,
+    model: ir.Model,
+    round_: int,
+    check: Checker | None,
+    before: Counter[str],
+) -> tuple[PassRecord, Counter[str]]:
+    """Run one pass on ``model``, whose histogram is ``before``: its record, the new histogram."""
     start = time.perf_counter()
     try:
         result = p(model)
         # What the pass left dead counts as its own work, not the next pass's.
-        cleaned = ir.passes.common.RemoveUnusedNodesPass()(model).modified
+        cleaned = result.modified and ir.passes.common.RemoveUnusedNodesPass()(model).modified
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise OptimizationError(
@@ -53,7 +58,7 @@ def _run_one(
     logger.debug("%s: %d -> %d nodes", name, sum(before.values()), sum(after.values()))
     if modified and check is not None:
         check(name, model)
-    return PassRecord.between(name, round_, before, after, seconds, modified)
+    return PassRecord.between(name, round_, before, after, seconds, modified), after
 
 
 def run_passes(
@@ -64,17 +69,22 @@ def run_passes(
     rounds: int = 3,
     check: Checker | None = None,
 ) -> list[PassRecord]:
-    """Run ``repeated`` up to ``rounds`` times (stopping early when a round changes nothing),
-    then ``final`` once; return one record per pass run."""
+    """Run ``repeated`` in rounds (at most ``rounds``), then ``final`` once; one record per run.
+
+    The rounds stop as soon as every repeated pass has run once on the current model without
+    changing it: a fixed point, even in the middle of a round.
+    """
     records: list[PassRecord] = []
+    histo = histogram(model)
+    unchanged = 0  # passes run in a row that changed nothing
     for round_ in range(1, rounds + 1):
-        changed = False
         for name, p in repeated:
-            record = _run_one(name, p, model, round_, check)
+            if unchanged >= len(repeated):
+                break
+            record, histo = _run_one(name, p, model, round_, check, histo)
             records.append(record)
-            changed = changed or record.modified
-        if not changed:
-            break
+            unchanged = 0 if record.modified else unchanged + 1
     for name, p in final:
-        records.append(_run_one(name, p, model, 0, check))
+        record, histo = _run_one(name, p, model, 0, check, histo)
+        records.append(record)
     return records

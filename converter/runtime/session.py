@@ -12,6 +12,7 @@ import numpy as np
 from converter.errors import InputError, RuntimeSessionError, error_line
 from converter.options import Provider
 from converter.runtime.model_file import check_domains, check_onnx_file
+from converter.threads import session_threads
 
 __all__ = [
     "EXECUTION_PROVIDERS",
@@ -57,7 +58,11 @@ def resolve_providers(provider: str, device_id: int, available: Sequence[str]) -
 
 
 class Session:
-    """One ONNX Runtime inference session bound to a provider and device."""
+    """One ONNX Runtime inference session bound to a provider and device.
+
+    ``threads``: intra-op threads; None takes the enclosing ``compute_threads`` setting, and
+    outside one ONNX Runtime's default.
+    """
 
     def __init__(
         self,
@@ -78,6 +83,7 @@ class Session:
         providers = resolve_providers(provider, device_id, ort.get_available_providers())
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        threads = session_threads() if threads is None else threads
         if threads is not None:
             options.intra_op_num_threads = threads
         if isinstance(model, bytes):
