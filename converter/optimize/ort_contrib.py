@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import onnx_ir as ir
-from onnxscript.rewriter.ort_fusions import optimize_for_ort
 
 __all__ = ["FuseOnnxRuntimeContribPass"]
 
@@ -20,6 +19,9 @@ class FuseOnnxRuntimeContribPass(ir.passes.InPlacePass):
 
     def call(self, model: ir.Model) -> ir.passes.PassResult:
         """Apply onnxscript's ORT fusions in place."""
+        # Imported here: the default pipeline never needs it, and it costs start-up time.
+        from onnxscript.rewriter.ort_fusions import optimize_for_ort
+
         fused, counts = optimize_for_ort(model)
         if fused is not model:
             raise RuntimeError("the ONNX Runtime fusions did not work in place")
