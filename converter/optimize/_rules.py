@@ -37,16 +37,23 @@ class RulesPass(ir.passes.InPlacePass):
         """The rules this pass applies."""
         raise NotImplementedError
 
+    def _ruleset(self) -> pattern.RewriteRuleSet:
+        """The rule set, built once per pass object (with ``commute``, every operand order)."""
+        cached: pattern.RewriteRuleSet | None = self.__dict__.get("_cached_ruleset")
+        if cached is None:
+            rules = self.rules()
+            if isinstance(rules, pattern.RewriteRuleSet):
+                cached = rules
+            else:
+                cached = pattern.RewriteRuleSet(list(rules), commute=self.commute)
+            self.__dict__["_cached_ruleset"] = cached
+        return cached
+
     def call(self, model: ir.Model) -> ir.passes.PassResult:
         """Apply the rules to the main graph and every subgraph."""
         if opset_of(model) < self.min_opset:
             logger.debug("%s: needs opset %d", type(self).__name__, self.min_opset)
             return ir.passes.PassResult(model, modified=False)
-        rules = self.rules()
-        if isinstance(rules, pattern.RewriteRuleSet):
-            ruleset = rules
-        else:
-            ruleset = pattern.RewriteRuleSet(list(rules), commute=self.commute)
-        count = ruleset.apply_to_model(model)
+        count = self._ruleset().apply_to_model(model)
         logger.debug("%s: %d rewrite(s)", type(self).__name__, count)
         return ir.passes.PassResult(model, modified=bool(count))
