@@ -63,10 +63,9 @@ def scan_source(text: str) -> list[CodeProblem]:
         tree = ast.parse(text)
     except (SyntaxError, RecursionError, MemoryError, ValueError) as e:
         return [CodeProblem(getattr(e, "lineno", 0) or 0, _parse_failure(e))]
-    depth = _depth(tree)
+    depth, problems = _walk(tree)
     if depth > MAX_DEPTH:
         return [CodeProblem(0, f"source nested {depth} levels deep (limit {MAX_DEPTH})")]
-    problems = [p for node in ast.walk(tree) for p in _node_problems(node)]
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         problems.extend(_state_problems(cls))
     return sorted(set(problems), key=lambda p: (p.line, p.message))
@@ -80,14 +79,17 @@ def _parse_failure(error: BaseException) -> str:
     return f"source does not parse ({error})"
 
 
-def _depth(tree: ast.AST) -> int:
+def _walk(tree: ast.AST) -> tuple[int, list[CodeProblem]]:
+    """The tree's depth and the problems of its nodes, in one pass (no recursion)."""
     deepest = 0
+    problems: list[CodeProblem] = []
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
+        problems.extend(_node_problems(node))
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest
+    return deepest, problems
 
 
 def _node_problems(node: ast.AST) -> Iterator[CodeProblem]:
