@@ -80,6 +80,7 @@ class ModelDescription:
     opset: int | None
     version: str | None = None
     source_sha256: str | None = None
+    precision: str | None = None
     tolerances: Mapping[str, Tolerance] = dataclasses.field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     notes: tuple[str, ...] = ()
@@ -96,6 +97,7 @@ class ModelDescription:
             "tolerances": {k: dataclasses.asdict(v) for k, v in self.tolerances.items()},
             "findings": [f.to_dict() for f in self.findings],
             "notes": list(self.notes),
+            "precision": self.precision,
         }
 
 
@@ -200,6 +202,7 @@ def describe(onnx_model: str | os.PathLike[str]) -> ModelDescription:
         opset=opsets.get("", opsets.get("ai.onnx")),
         version=props.get("version"),
         source_sha256=props.get("source_sha256"),
+        precision=props.get("precision"),
         tolerances=tolerances,
         findings=findings,
         notes=tuple(props["notes"].splitlines()) if props.get("notes") else (),

@@ -80,6 +80,8 @@ def format_description(desc: ModelDescription) -> str:
         lines.append(f"  written by jit2onnx {desc.version}")
     if desc.source_sha256 is not None:
         lines.append(f"  source archive sha256: {desc.source_sha256}")
+    if desc.precision is not None:
+        lines.append(f"  precision: {desc.precision}")
     for title, infos in (("inputs", desc.inputs), ("outputs", desc.outputs)):
         lines.append(f"  {title}:")
         for info in infos:

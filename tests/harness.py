@@ -25,7 +25,14 @@ from converter import (
 from converter._jit import quiet_jit
 from converter.runtime.verify import VerifyReport
 
-__all__ = ["OpCase", "assert_parity", "onnx_op_types", "save_archive"]
+__all__ = [
+    "OpCase",
+    "assert_parity",
+    "case_engine",
+    "onnx_op_types",
+    "quantized_engine",
+    "save_archive",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +48,17 @@ class OpCase:
     opset: int = 18
     dynamic_batch: bool = True
     dynamic_dims: Mapping[str | int, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+    engine: str | None = None  # torch quantized engine the case is built, saved and run on
+
+
+@contextlib.contextmanager
+def case_engine(case: OpCase) -> Iterator[None]:
+    """Run the block on the quantized engine ``case`` needs (torch's current one if none)."""
+    if case.engine is None:
+        yield
+        return
+    with quantized_engine(case.engine):
+        yield
 
 
 @contextlib.contextmanager
@@ -80,6 +98,11 @@ def assert_parity(
     case: OpCase, tmp_path: Path, provider: str = "cpu"
 ) -> tuple[ConvertResult, VerifyReport]:
     """Round-trip ``case`` through an archive and ONNX Runtime; fail with the report on mismatch."""
+    with case_engine(case):
+        return _round_trip(case, tmp_path, provider)
+
+
+def _round_trip(case: OpCase, tmp_path: Path, provider: str) -> tuple[ConvertResult, VerifyReport]:
     torch.manual_seed(0)
     module = case.make().eval()
     inputs = case.inputs()

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import converter
 from cli import main
 from converter import (
+    ConvertOptions,
     InputError,
     Tolerance,
     VerifyOptions,
@@ -80,6 +81,34 @@ def test_inspect_reads_an_onnx_file(two: tuple) -> None:  # type: ignore[type-ar
     data = json.loads(result.stdout)
     assert data["inputs"][1] == {"name": "k", "dtype": "int64", "shape": ["batch", 1]}
     assert data["source_sha256"] == _props(out)["jit2onnx.source_sha256"]
+
+
+def test_inspect_shows_the_float16_precision_only_when_recorded(two: tuple) -> None:  # type: ignore[type-arg]
+    archive, out, examples = two
+    half = out.with_name("two.fp16.onnx")
+    convert(archive, half, examples, options=ConvertOptions(float16=True))
+    assert _props(half)["jit2onnx.precision"] == "float16"
+    assert describe(half).precision == "float16" and describe(out).precision is None
+    text = CliRunner().invoke(main, ["inspect", str(half)]).stdout
+    assert "\n  precision: float16\n" in text
+    assert "precision" not in CliRunner().invoke(main, ["inspect", str(out)]).stdout
+    for path, expected in ((half, "float16"), (out, None)):
+        result = CliRunner().invoke(main, ["inspect", str(path), "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["precision"] == expected
+    assert list(data) == [  # the earlier keys are unchanged; precision comes last
+        "model",
+        "jit2onnx_version",
+        "opset",
+        "source_sha256",
+        "inputs",
+        "outputs",
+        "tolerances",
+        "findings",
+        "notes",
+        "precision",
+    ]
 
 
 def test_inspect_detects_onnx_by_content(two: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]

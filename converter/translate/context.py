@@ -7,56 +7,17 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
-import onnx
-import onnx.checker
-import onnx.defs
-import onnx.shape_inference
 import onnx_ir as ir
 import torch
 
 from converter.frontend.ts_ir import TSNode
 from converter.translate import dtypes
+from converter.translate.inference import FOLD_LIMIT, infer_node
+from converter.translate.values import Entry, RuntimeList, Unsupported, is_tensor_list
 
+# Entry, RuntimeList, Unsupported and is_tensor_list are defined in values.py; the handlers
+# import them from here, next to the context they are used with.
 __all__ = ["Entry", "RuntimeList", "TranslationContext", "Unsupported", "is_tensor_list"]
-
-# What a TorchScript value translates to: an ONNX value, a Python constant, or a list/tuple.
-Entry = object  # ir.Value, a Python constant, a torch.Tensor, or a list/tuple of entries
-
-_FOLD_LIMIT = 64  # constant inputs up to this many elements are given to shape inference
-
-
-class Unsupported(ValueError):
-    """Raised by a handler for a node it cannot translate exactly (a refusal, not a bug)."""
-
-
-class RuntimeList:
-    """A list of tensors whose length is only known at run time, held as an ONNX sequence.
-
-    Lists stay Python lists in the translator; one a loop appends to becomes a sequence at the
-    loop boundary. Handlers that expect a Python list cannot take it apart by accident.
-    """
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: ir.Value) -> None:
-        self.value = value
-
-    def __iter__(self) -> Iterator[Entry]:
-        raise Unsupported("a list whose length is only known at run time (built in a loop)")
-
-    def __len__(self) -> int:
-        raise Unsupported("a list whose length is only known at run time (built in a loop)")
-
-    def __getitem__(self, index: object) -> Entry:
-        raise Unsupported("a list whose length is only known at run time (built in a loop)")
-
-
-def is_tensor_list(ts_value: torch._C.Value) -> bool:
-    """True if the TorchScript value is a ``List[Tensor]``."""
-    kind = ts_value.type()
-    return isinstance(kind, torch._C.ListType) and isinstance(
-        kind.getElementType(), torch._C.TensorType
-    )
 
 
 class TranslationContext:
@@ -282,7 +243,7 @@ class TranslationContext:
         """Cast unless the value already has that type (constants are cast at build time)."""
         if value.dtype == dtype:
             return value
-        if value.const_value is not None and value.const_value.size <= _FOLD_LIMIT:
+        if value.const_value is not None and value.const_value.size <= FOLD_LIMIT:
             return self.constant(value.const_value.numpy(), dtype)
         return self.op("Cast", value, to=dtype)
 
@@ -371,7 +332,7 @@ class TranslationContext:
         for i, out in enumerate(node.outputs):
             out.name = f"{op_type.lower()}_{ident}" + (f"_{i}" if num_outputs > 1 else "")
         self.nodes.append(node)
-        self._infer(node)
+        infer_node(node, self.opset)
         return tuple(node.outputs)
 
     def _provenance(self) -> dict[str, str]:
@@ -383,47 +344,6 @@ class TranslationContext:
         if self.node.scope:
             meta["jit2onnx.scope"] = self.node.scope
         return meta
-
-    def _infer(self, node: ir.Node) -> None:
-        if node.op_type == "Constant":
-            tensor = node.attributes["value"].as_tensor()
-            node.outputs[0].type = ir.TensorType(tensor.dtype)
-            node.outputs[0].shape = ir.Shape(list(tensor.shape.numpy()))
-            return
-        inputs = [v for v in node.inputs if v is not None]
-        if any(v.type is None for v in inputs):
-            return
-        types = {}
-        for v in inputs:
-            proto = ir.serde.serialize_type(v.type)  # type: ignore[arg-type]
-            if v.shape is not None:
-                ir.serde.serialize_shape_into(proto, v.shape)
-            types[str(v.name)] = proto
-        data = {
-            str(v.name): ir.serde.serialize_tensor(v.const_value)
-            for v in inputs
-            if v.const_value is not None and v.const_value.size <= _FOLD_LIMIT
-        }
-        schema = onnx.defs.get_schema(node.op_type, self.opset, node.domain)
-        try:
-            inferred = onnx.shape_inference.infer_node_outputs(
-                schema,
-                ir.serde.serialize_node(node),
-                types,
-                data,
-            )
-        except onnx.shape_inference.InferenceError as e:
-            raise Unsupported(f"ONNX {node.op_type} rejects its inputs: {e}") from e
-        except onnx.checker.ValidationError as e:  # an input type the op does not allow
-            kinds = ", ".join(str(v.dtype) for v in inputs)
-            raise Unsupported(
-                f"ONNX {node.op_type} does not take inputs of type {kinds} "
-                f"({str(e).strip().splitlines()[0]})"
-            ) from e
-        for out in node.outputs:
-            if out.name in inferred:
-                out.type = ir.serde.deserialize_type_proto_for_type(inferred[out.name])
-                out.shape = ir.serde.deserialize_type_proto_for_shape(inferred[out.name])
 
     def fresh_name(self, base: str) -> str:
         """A value name no other value of this translation has (subgraph inputs must not

@@ -10,9 +10,10 @@ generic batch norms, clamp, celu) are called that way, as the modules of ``torch
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from torch.ao.nn import intrinsic as nni
 
 from converter import ConvertOptions, Tolerance, convert
 from converter.errors import TranslationError
-from tests.harness import OpCase, assert_parity, quantized_engine, save_archive
+from tests.harness import OpCase, assert_parity, case_engine, save_archive
 
 Tensors = tuple[torch.Tensor, ...]
 
@@ -311,13 +312,6 @@ def test_fp16_rounding_exceeds_the_tolerance() -> None:
     assert (abs(unrounded - expected) > tolerance.atol + tolerance.rtol * abs(expected)).any()
 
 
-@pytest.fixture
-def onednn() -> Iterator[None]:
-    """torch runs conv2d_add only on the onednn engine (fbgemm, x86 and qnnpack refuse it)."""
-    with quantized_engine("onednn"):
-        yield
-
-
 class _ConvAdd(nn.Module):
     """ConvAdd2d and ConvAddReLU2d fused modules: conv(x) + y, quantized as one op."""
 
@@ -336,24 +330,33 @@ def _pair() -> Tensors:
     return (torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6))
 
 
-@pytest.mark.parametrize("mode", ["trace", "script"])
-def test_conv2d_add_parity(onednn: None, mode: str, tmp_path: Path) -> None:
+@functools.cache
+def _conv_add() -> _ConvAdd:
     """Activations calibrated to 0..127 (reduce_range): like fbgemm, onednn saturates 16-bit
-    intermediate sums of larger uint8 activations on CPUs without VNNI (see the README)."""
+    intermediate sums of larger uint8 activations on CPUs without VNNI (see the README).
+    Built on the onednn engine (the cases' ``engine``): its packed weights need it."""
     qconfig = tq.QConfig(
         activation=tq.HistogramObserver.with_args(reduce_range=True),
         weight=tq.default_per_channel_weight_observer,
     )
-    model = _quantize(_ConvAdd, _pair, qconfig)  # type: ignore[arg-type]
+    return _quantize(_ConvAdd, _pair, qconfig)  # type: ignore[arg-type,return-value]
+
+
+# torch runs conv2d_add only on the onednn engine (fbgemm, x86 and qnnpack refuse it).
+ONEDNN_CASES = [
+    OpCase(f"conv2d_add_{mode}", _conv_add, _pair, mode=mode, engine="onednn")  # type: ignore[arg-type]
+    for mode in ("trace", "script")
+]
+
+
+@pytest.mark.parametrize("case", ONEDNN_CASES, ids=[c.id for c in ONEDNN_CASES])
+def test_conv2d_add_parity(case: OpCase, tmp_path: Path) -> None:
+    """One step of the coarser output grid, read from the converted module."""
+    with case_engine(case):
+        model = _conv_add()
     step = max(float(model.add.scale), float(model.add_relu.scale))
-    case = OpCase(
-        f"conv2d_add_{mode}",
-        lambda: model,
-        _pair,
-        mode=mode,  # type: ignore[arg-type]
-        tolerance=Tolerance(rtol=0.0, atol=step * (1 + 1e-5)),
-    )
-    assert_parity(case, tmp_path)
+    tolerance = Tolerance(rtol=0.0, atol=step * (1 + 1e-5))
+    assert_parity(dataclasses.replace(case, tolerance=tolerance), tmp_path)
 
 
 class _Embeddings(nn.Module):
