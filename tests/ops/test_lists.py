@@ -165,6 +165,36 @@ class DeleteAndClearInLoop(nn.Module):
         return torch.stack(kept) + torch.stack(window).sum(0)
 
 
+class SelfExtendInLoop(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs: list[torch.Tensor] = [x[0]]
+        for i in range(x.size(0) - 1):
+            outs.extend(outs)
+            outs.append(x[i])
+        return torch.stack(outs)
+
+
+class PopUnderIfInLoop(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs: list[torch.Tensor] = [x[0], x[1]]
+        y = x[0]
+        for i in range(x.size(0)):
+            outs.append(x[i] * 2)
+            if i % 2 == 0:
+                y = y + outs.pop(1)
+        return torch.stack(outs) + y
+
+
+class EditsUnderIf(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs: list[torch.Tensor] = [x, x + 1]
+        if bool(x.sum() > 0):
+            outs.insert(0, x * 5)
+        else:
+            del outs[0]
+        return torch.cat(outs)
+
+
 class EditsAfterLoop(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs: list[torch.Tensor] = []
@@ -205,6 +235,10 @@ LIST_CASES = [
     OpCase("list_extend_run_time_lists", ExtendRunTimeLists, _long, mode="script"),
     OpCase("list_add_run_time_lists", AddRunTimeLists, _x, mode="script"),
     OpCase("list_delete_clear_in_loop", DeleteAndClearInLoop, _long, mode="script"),
+    OpCase("list_self_extend_in_loop", SelfExtendInLoop, _x, mode="script"),
+    OpCase("list_pop_under_if_in_loop", PopUnderIfInLoop, _x, mode="script"),
+    OpCase("list_edits_under_if", EditsUnderIf, _x, mode="script"),
+    OpCase("list_edits_under_if_else", EditsUnderIf, lambda: (-torch.rand(3, 4),), mode="script"),
     OpCase("list_edits_after_loop", EditsAfterLoop, _x, mode="script"),
 ]
 
@@ -224,6 +258,8 @@ RUN_TIME_LENGTHS = [
     ExtendRunTimeLists,
     AddRunTimeLists,
     DeleteAndClearInLoop,
+    SelfExtendInLoop,
+    PopUnderIfInLoop,
     EditsAfterLoop,
 ]
 
