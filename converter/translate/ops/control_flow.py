@@ -75,13 +75,13 @@ def prim_if(ctx: TranslationContext, node: TSNode) -> Entry | tuple[Entry, ...]:
 
 
 def _branch_list(ctx: TranslationContext, ts_value: torch._C.Value) -> ir.Value:
-    """The sequence a list that a branch appends to starts from."""
+    """The sequence a list that a branch changes starts from."""
     entry = ctx.entry(ts_value)
     if not is_tensor_list(ts_value):
-        raise Unsupported("a branch appends to a list of non-tensors, which ONNX cannot carry")
+        raise Unsupported("a branch changes a list of non-tensors, which ONNX cannot carry")
     if isinstance(entry, list | tuple) and not entry:
         raise Unsupported(
-            "a branch appends to a list that is empty before it (its element type is not "
+            "a branch changes a list that is empty before it (its element type is not "
             "known; start the list with an item or build it in a loop)"
         )
     return ctx.as_sequence(entry)
