@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.peers_convert import TOOLS, Conversion, error_head, measure
+from benchmarks.peers_convert import TOOLS, Conversion, byte_compile, error_head, measure
 from benchmarks.peers_infer import (
     Budget,
     Latency,
@@ -301,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     fixtures = discover(ROOT / "fixtures", args.fixtures)
+    byte_compile()
     load_before, before = os.getloadavg(), calibrate()
     results = measure_all(fixtures, args)
     after, load_after = calibrate(), os.getloadavg()
