@@ -28,6 +28,7 @@ from converter.runtime.verify import VerifyReport
 __all__ = [
     "OpCase",
     "assert_parity",
+    "assert_runs_at_sizes",
     "case_engine",
     "onnx_op_types",
     "quantized_engine",
@@ -87,6 +88,29 @@ def save_archive(
             scripted = torch.jit.script(module)
         torch.jit.save(scripted, str(path))
     return path
+
+
+def assert_runs_at_sizes(
+    module: torch.nn.Module,
+    example: tuple[torch.Tensor, ...],
+    tmp_path: Path,
+    rows: Sequence[int],
+    scale: float = 1.0,
+) -> None:
+    """Script and convert ``module`` once, then match TorchScript on random inputs shaped as
+    ``example[0]`` with ``n`` rows, for each n in ``rows``."""
+    import numpy as np
+    import onnxruntime as ort
+
+    archive = save_archive(module, example, tmp_path / "m.pt", mode="script")
+    out = tmp_path / "m.onnx"
+    convert(archive, out, example, worker=WorkerOptions(isolate=False))
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    for n in rows:
+        x = torch.randn(n, *example[0].shape[1:]) * scale
+        (got,) = session.run(None, {name: x.numpy()})
+        np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-5, atol=1e-5)
 
 
 def onnx_op_types(path: Path) -> set[str]:

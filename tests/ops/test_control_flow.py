@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
 import pytest
 import torch
 from torch import nn
 
 from converter import WorkerOptions, convert
 from converter.errors import TranslationError
-from tests.harness import OpCase, assert_parity, save_archive
+from tests.harness import OpCase, assert_parity, assert_runs_at_sizes, save_archive
 
 
 class DataIf(nn.Module):
@@ -252,16 +250,8 @@ TRIP_COUNT_LOOPS = [
 @pytest.mark.parametrize("make", TRIP_COUNT_LOOPS, ids=[m.__name__ for m in TRIP_COUNT_LOOPS])
 def test_loop_runs_other_trip_counts(make: type[nn.Module], tmp_path: Path) -> None:
     """One ONNX file for every trip count: the list's length is not baked in."""
-    module = make().eval()
-    archive = save_archive(module, _x(), tmp_path / "m.pt", mode="script")
-    out = tmp_path / "m.onnx"
-    convert(archive, out, _x(), worker=WorkerOptions(isolate=False))
-    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    for rows in (1, 6):
-        x = torch.randn(rows, 4) * (0.01 if make is WhileAppend else 1)
-        (got,) = session.run(None, {name: x.numpy()})
-        np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-5, atol=1e-5)
+    scale = 0.01 if make is WhileAppend else 1.0
+    assert_runs_at_sizes(make().eval(), _x(), tmp_path, (1, 6), scale)
 
 
 class IntListInLoop(nn.Module):

@@ -13,7 +13,7 @@ from torch import nn
 
 from converter import WorkerOptions, convert
 from converter.errors import TranslationError
-from tests.harness import OpCase, assert_parity, save_archive
+from tests.harness import OpCase, assert_parity, assert_runs_at_sizes, save_archive
 
 
 # ---- outside loops: the list is edited at conversion time -------------------------------------
@@ -267,16 +267,7 @@ RUN_TIME_LENGTHS = [
 @pytest.mark.parametrize("make", RUN_TIME_LENGTHS, ids=[m.__name__ for m in RUN_TIME_LENGTHS])
 def test_edits_follow_run_time_lengths(make: type[nn.Module], tmp_path: Path) -> None:
     """One ONNX file for every input length: positions are worked out at run time."""
-    module = make().eval()
-    archive = save_archive(module, _long(), tmp_path / "m.pt", mode="script")
-    out = tmp_path / "m.onnx"
-    convert(archive, out, _long(), worker=WorkerOptions(isolate=False))
-    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    for rows in (4, 5, 7):
-        x = torch.randn(rows, 4)
-        (got,) = session.run(None, {name: x.numpy()})
-        np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-5, atol=1e-5)
+    assert_runs_at_sizes(make().eval(), _long(), tmp_path, (4, 5, 7))
 
 
 class PopRunTimeOutOfRange(nn.Module):
