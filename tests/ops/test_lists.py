@@ -121,6 +121,14 @@ class ExtendInLoop(nn.Module):
         return torch.stack(outs, -1)
 
 
+class PlusEqualsInLoop(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs: list[torch.Tensor] = [x[0]]
+        for i in range(x.size(0)):
+            outs += [x[i] * i, x[i] + 1]
+        return torch.stack(outs)
+
+
 class ExtendRunTimeLists(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         evens: list[torch.Tensor] = []
@@ -233,6 +241,7 @@ LIST_CASES = [
     OpCase("list_pop_front_while", PopFrontWhile, _x, mode="script"),
     OpCase("list_extend_in_loop", ExtendInLoop, _x, mode="script"),
     OpCase("list_extend_run_time_lists", ExtendRunTimeLists, _long, mode="script"),
+    OpCase("list_plus_equals_in_loop", PlusEqualsInLoop, _x, mode="script"),
     OpCase("list_add_run_time_lists", AddRunTimeLists, _x, mode="script"),
     OpCase("list_delete_clear_in_loop", DeleteAndClearInLoop, _long, mode="script"),
     OpCase("list_self_extend_in_loop", SelfExtendInLoop, _x, mode="script"),
@@ -256,6 +265,7 @@ RUN_TIME_LENGTHS = [
     StackMachine,
     ExtendInLoop,
     ExtendRunTimeLists,
+    PlusEqualsInLoop,
     AddRunTimeLists,
     DeleteAndClearInLoop,
     SelfExtendInLoop,
@@ -332,3 +342,78 @@ def test_clear_of_untyped_list_in_loop_is_refused(tmp_path: Path) -> None:
         "clearing a list that is empty before the loop, inside the loop before anything is "
         "added: its element type is not known there (start the list with an item)"
     ), first
+
+
+class ViewAppendedThenWritten(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x * 2
+        outs: list[torch.Tensor] = []
+        for i in range(x.size(0)):
+            outs.append(y[i])  # a view of y: TorchScript's list sees the write below
+            y.add_(1)
+        return torch.stack(outs)
+
+
+class TensorAppendedThenWritten(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x * 2
+        outs: list[torch.Tensor] = []
+        for _ in range(x.size(0)):
+            outs.append(y)  # the same tensor every time
+            y.add_(1)
+        return torch.stack(outs)
+
+
+class ViewsListedThenWritten(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x * 2
+        outs: list[torch.Tensor] = [y[0]]
+        outs.append(y[1])
+        y.add_(1)
+        return torch.stack(outs + [y[2]])  # noqa: RUF005 (TorchScript's list concatenation)
+
+
+class JoinedListThenWritten(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x * 2
+        outs: list[torch.Tensor] = [x]
+        outs += [y]
+        y.add_(1)
+        return torch.stack(outs)
+
+
+_VIEW = (
+    "a view of the written tensor (aten::select) is taken before the in-place write and read "
+    "after it"
+)
+WRITES_SEEN_THROUGH_LISTS = [
+    (ViewAppendedThenWritten, _VIEW),
+    (ViewsListedThenWritten, _VIEW),
+    (
+        TensorAppendedThenWritten,
+        "in-place write to a tensor that aten::append put in a list before the write, with the "
+        "list read after it",
+    ),
+    (
+        JoinedListThenWritten,
+        "in-place write to a tensor that a list or tuple made before it holds, where that list is "
+        "read after the write from inside a loop or branch, or through another list made from it",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    WRITES_SEEN_THROUGH_LISTS,
+    ids=[m.__name__ for m, _ in WRITES_SEEN_THROUGH_LISTS],
+)
+def test_writes_a_list_would_see_are_refused(
+    make: type[nn.Module], message: str, tmp_path: Path
+) -> None:
+    """TorchScript's lists hold tensors, not copies: a later in-place write shows through them."""
+    archive = save_archive(make(), _x(), tmp_path / "m.pt", mode="script")
+    with pytest.raises(TranslationError) as info:
+        convert(archive, tmp_path / "m.onnx", _x(), worker=WorkerOptions(isolate=False))
+    first = str(info.value).splitlines()[0]
+    assert re.search(r"cannot translate aten::add_\.Scalar at .*test_lists\.py:\d+", first), first
+    assert first.endswith(message), first

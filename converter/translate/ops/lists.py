@@ -1,4 +1,4 @@
-"""Lists written in place (``append``, ``insert``, ``pop``, ``extend``, ``del``, ``clear``),
+"""Lists written in place (``append``, ``insert``, ``pop``, ``extend``, ``+=``, ``del``, ``clear``),
 and lists of tensors built at run time.
 
 Outside loops a list stays a Python list of entries, and these ops edit it at conversion time.
@@ -34,6 +34,7 @@ _WRITERS = frozenset(
         "aten::insert",
         "aten::pop",
         "aten::extend",
+        "aten::add_",  # ``outs += other`` on a list
         "aten::Delete",
         "aten::clear",
     }
@@ -118,9 +119,23 @@ def aten_delete(ctx: TranslationContext, node: TSNode) -> Entry:
 @handler("aten::extend.t")
 def aten_extend(ctx: TranslationContext, node: TSNode) -> Entry:
     """aten::extend.t(t[](a!) self, t[] other) -> ()"""
+    _extend(ctx, node.input("self"), node.input("other"))
+    return ()
+
+
+@handler("aten::add_.t")
+def aten_add_list(ctx: TranslationContext, node: TSNode) -> Entry:
+    """aten::add_.t(t[](a!) self, t[] b) -> t[]"""
     target = node.input("self")
+    result = _extend(ctx, target, node.input("b"))
+    ctx.same_object(node.outputs[0], target)
+    return result
+
+
+def _extend(ctx: TranslationContext, target: torch._C.Value, more: torch._C.Value) -> Entry:
+    """Append the items of ``more`` to the list ``target`` in place; the list after it."""
     items = _written_list(ctx, target, "extending")
-    other = ctx.entry(node.input("other"))
+    other = ctx.entry(more)
     if not isinstance(other, list | tuple | RuntimeList):
         raise Unsupported(f"extending a list with a {type(other).__name__}")
     if isinstance(items, list) and isinstance(other, list | tuple):
@@ -128,7 +143,7 @@ def aten_extend(ctx: TranslationContext, node: TSNode) -> Entry:
     else:
         result = sequence_concat(ctx, items, other)
     ctx.bind(target, result)
-    return ()
+    return result
 
 
 @handler("aten::clear.t")
@@ -331,6 +346,8 @@ def list_writes(owner: torch._C.Node) -> list[torch._C.Value]:
         for raw in _nodes(block):
             if raw.kind() in _WRITERS:
                 target = next(iter(raw.inputs()))
+                if not isinstance(target.type(), torch._C.ListType):
+                    continue  # ``x.add_(y)`` on a tensor: mutation.py follows it
                 if not _inside_owner(target.node(), owner):
                     found.setdefault(target.unique(), target)
     return list(found.values())

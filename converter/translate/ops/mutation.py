@@ -29,6 +29,24 @@ _CONTAINERS = frozenset({"prim::ListConstruct", "prim::TupleConstruct"})
 _ELEMENTS = frozenset(
     {"prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex", "aten::__getitem__"}
 )
+# Ops that put their other arguments into the list they are given first (in place).
+_LIST_ADDERS = frozenset({"aten::append", "aten::insert", "aten::extend", "aten::add_"})
+
+
+def _collections(user: torch._C.Node) -> list[torch._C.Value]:
+    """The lists and tuples ``user`` makes, which may hold what it was given."""
+    if user.kind() in _LIST_ADDERS:
+        return []  # the list they write is followed through their first input
+    kinds = (torch._C.ListType, torch._C.TupleType)
+    return [out for out in user.outputs() if isinstance(out.type(), kinds)]
+
+
+def _list_added_to(user: torch._C.Node, offset: int) -> torch._C.Value | None:
+    """The list that ``user`` adds its input ``offset`` to, when it is such a list op."""
+    if user.kind() not in _LIST_ADDERS or offset == 0:
+        return None
+    target = next(iter(user.inputs()))
+    return target if isinstance(target.type(), torch._C.ListType) else None
 
 
 def is_in_place(raw: torch._C.Node) -> bool:
@@ -36,6 +54,9 @@ def is_in_place(raw: torch._C.Node) -> bool:
     kind = raw.kind()
     if not kind.startswith("aten::") or not kind.endswith("_") or kind.endswith("__"):
         return False
+    first = next(iter(raw.inputs()), None)
+    if first is not None and isinstance(first.type(), torch._C.ListType):
+        return False  # a list written in place (``outs += [y]``): lists.py follows those
     schema = raw.schema()
     if schema == "(no schema)":
         return True
@@ -94,16 +115,50 @@ def _rebind(
             continue
         if _same_tensor(user) and use.offset == 0:
             _rebind(ctx, user.output(), new, node)
+        elif (held := _list_added_to(user, use.offset)) is not None:
+            _refresh_list(ctx, held, old, new, node, user)
         elif user.kind() in _CONTAINERS and _read_after(ctx, user.output(), node, user):
-            if user.owningBlock() != node.owningBlock():
+            if user.owningBlock() != node.owningBlock() or _passed_on(ctx, user.output(), node):
                 raise Unsupported(
-                    "in-place write, inside a loop or branch, to a tensor that a list or "
-                    "tuple made outside it holds"
+                    "in-place write to a tensor that a list or tuple made before it holds, "
+                    "where that list is read after the write from inside a loop or branch, "
+                    "or through another list made from it"
                 )
             container = ctx.entry(user.output())
             if isinstance(container, list | tuple):
                 items = [new if e is old else e for e in container]
                 ctx.bind(user.output(), type(container)(items))
+
+
+def _passed_on(ctx: TranslationContext, container: torch._C.Value, node: torch._C.Node) -> bool:
+    """True if a list or tuple made before ``node`` from ``container`` is read after it."""
+    for use in container.uses():
+        user = use.user
+        if user.isBefore(node) and _list_added_to(user, use.offset) is None:
+            if any(_read_after(ctx, out, node, user) for out in _collections(user)):
+                return True
+    return False
+
+
+def _refresh_list(
+    ctx: TranslationContext,
+    held: torch._C.Value,
+    old: Entry,
+    new: ir.Value,
+    node: torch._C.Node,
+    user: torch._C.Node,
+) -> None:
+    """A list that ``user`` added the written tensor to before ``node``: give it the new value
+    where that is exact (a list kept in the translator, in the same block), else refuse."""
+    if not _read_after(ctx, held, node, user):
+        return
+    items = ctx.entry(held)
+    if not isinstance(items, list) or user.owningBlock() != node.owningBlock():
+        raise Unsupported(
+            f"in-place write to a tensor that {user.kind()} put in a list before the write, "
+            "with the list read after it"
+        )
+    ctx.bind(held, [new if e is old else e for e in items])
 
 
 def _check_element(producer: torch._C.Node, node: torch._C.Node) -> None:
@@ -177,6 +232,11 @@ def _read_after(
         user = use.user
         if user.kind() == "prim::Return" or _after(user, node):
             return True
+        held = _list_added_to(user, use.offset)
+        if held is not None and _read_after(ctx, held, node, made_by):
+            return True  # put in a list that is read later
+        if any(_read_after(ctx, out, node, made_by) for out in _collections(user)):
+            return True  # held by a list or tuple (made, joined or sliced) that is read later
         if any(_inside(user, next(iter(lp.blocks()))) for lp in loops):
             return True
         if _aliases(ctx, user) and any(
