@@ -30,7 +30,6 @@ from converter.options import (
     WorkerOptions,
 )
 from converter.runtime.model_file import check_onnx_file
-from converter.threads import compute_threads
 
 if TYPE_CHECKING:
     from converter.optimize.report import OptimizeReport
@@ -161,19 +160,18 @@ def convert(
     """
     from converter import pipeline
 
-    with compute_threads((worker or WorkerOptions()).threads):
-        return pipeline.convert(
-            model,
-            output,
-            example_inputs,
-            input_specs=input_specs,
-            options=options,
-            registry=registry,
-            limits=limits,
-            overwrite=overwrite,
-            verification=verification,
-            emit_test_data=emit_test_data,
-        )
+    return pipeline.convert(
+        model,
+        output,
+        example_inputs,
+        input_specs=input_specs,
+        options=options,
+        registry=registry,
+        limits=limits,
+        overwrite=overwrite,
+        verification=verification,
+        emit_test_data=emit_test_data,
+    )
 
 
 @isolated(precheck=_scan_both)
@@ -196,17 +194,16 @@ def verify(
     """
     from converter import pipeline
 
-    with compute_threads((worker or WorkerOptions()).threads):
-        return pipeline.verify(
-            model,
-            onnx_model,
-            example_inputs,
-            input_specs=input_specs,
-            options=options,
-            emit_test_data=emit_test_data,
-            force=force,
-            limits=limits,
-        )
+    return pipeline.verify(
+        model,
+        onnx_model,
+        example_inputs,
+        input_specs=input_specs,
+        options=options,
+        emit_test_data=emit_test_data,
+        force=force,
+        limits=limits,
+    )
 
 
 def run(
@@ -247,10 +244,9 @@ def inspect(
     """Describe an archive: inputs, operators, unsupported operators and trace findings."""
     from converter import pipeline
 
-    with compute_threads((worker or WorkerOptions()).threads):
-        return pipeline.inspect(
-            model, example_inputs, input_specs=input_specs, opset=opset, limits=limits
-        )
+    return pipeline.inspect(
+        model, example_inputs, input_specs=input_specs, opset=opset, limits=limits
+    )
 
 
 def save_outputs(

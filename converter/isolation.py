@@ -26,6 +26,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from converter.errors import ConversionError, InternalError, WorkerError
 from converter.options import WorkerOptions
+from converter.threads import compute_threads
 
 __all__ = ["isolated"]
 
@@ -36,7 +37,8 @@ R = TypeVar("R")
 def isolated(
     precheck: Callable[..., None] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Make an API function run in a worker unless called with ``worker=WorkerOptions(False)``.
+    """Make an API function run in a worker unless called with ``worker=WorkerOptions(False)``;
+    where it runs, it runs with ``WorkerOptions.threads`` intra-op threads.
 
     ``precheck`` runs first in the caller with the same arguments: the archive's pre-scan, so a
     file refused on sight never starts a worker.
@@ -46,8 +48,11 @@ def isolated(
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             options = kwargs.get("worker") or WorkerOptions()
-            if not isinstance(options, WorkerOptions) or not options.isolate:
-                return fn(*args, **kwargs)
+            if not isinstance(options, WorkerOptions):
+                options = WorkerOptions(isolate=False)
+            if not options.isolate:
+                with compute_threads(options.threads):
+                    return fn(*args, **kwargs)
             if precheck is not None:
                 precheck(*args, **kwargs)
             provider = getattr(kwargs.get("options"), "provider", "cpu")
